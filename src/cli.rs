@@ -1,0 +1,259 @@
+//! Command-line definitions (clap), each flag also read from `ECR_SCAN_GATE_<FLAG>`, and their
+//! validation into settings the rest of the program uses. Precedence: flag > environment
+//! variable > policy file > default.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+
+use crate::policy::{file, Budget, FailOn, Overrides, Policy};
+use crate::report::{self, Output};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ecr-scan-gate",
+    version,
+    about = "Gate CI on Amazon ECR image scan findings (basic and enhanced scanning)",
+    long_about = None,
+    after_help = "Exit codes: 0 pass, 1 policy violation, 2 usage or configuration error, \
+                  3 scan not usable, 4 AWS error.\nEvery flag can also be set with an \
+                  ECR_SCAN_GATE_<FLAG> environment variable (e.g. ECR_SCAN_GATE_FAIL_ON=critical)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// More logging on stderr: -v logs every poll and API call, -vv traces (RUST_LOG overrides)
+    #[arg(short, long, action = ArgAction::Count, global = true, env = "ECR_SCAN_GATE_VERBOSE")]
+    pub verbose: u8,
+
+    /// Only errors on stderr (no warnings, no progress)
+    #[arg(short, long, global = true, conflicts_with = "verbose", env = "ECR_SCAN_GATE_QUIET")]
+    pub quiet: bool,
+
+    /// Colour in console output
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true, env = "ECR_SCAN_GATE_COLOR")]
+    pub color: ColorChoice,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when stdout is a terminal and NO_COLOR is not set
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Live gate: resolve each image, wait for its scan, fetch every finding, judge, report
+    Check(CheckArgs),
+    /// Offline gate over saved `aws ecr describe-image-scan-findings` JSON
+    Evaluate(EvaluateArgs),
+    /// Wait until each image's scan findings are usable (exit 0), without judging them
+    Wait(WaitArgs),
+    /// Print a shell completion script
+    Completions {
+        /// Shell to generate for
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff)
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    /// Saved JSON files (one response, an array of pages, or several files); `-` reads stdin
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<String>,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Image references: repo, repo:tag, repo@sha256:…, or a full ECR URI
+    #[arg(required = true, value_name = "IMAGE", env = "ECR_SCAN_GATE_IMAGES", value_delimiter = ' ')]
+    pub images: Vec<String>,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
+    #[command(flatten)]
+    pub wait: WaitOptions,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// Image references: repo, repo:tag, repo@sha256:…, or a full ECR URI
+    #[arg(required = true, value_name = "IMAGE", env = "ECR_SCAN_GATE_IMAGES", value_delimiter = ' ')]
+    pub images: Vec<String>,
+    /// Reports of scan status (no findings); without it one status line per image on stderr
+    #[arg(short = 'o', long = "output", value_name = "FORMAT[=PATH]", env = "ECR_SCAN_GATE_OUTPUT", value_delimiter = ',')]
+    pub outputs: Vec<Output>,
+    #[command(flatten)]
+    pub wait: WaitOptions,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    /// Findings at or above this severity violate: critical, high, medium, low, informational, unknown, none [default: high]
+    #[arg(long, value_name = "SEVERITY", env = "ECR_SCAN_GATE_FAIL_ON")]
+    pub fail_on: Option<FailOn>,
+    /// Budget: up to N judged findings of SEVERITY pass, more all violate (repeatable; replaces the file's budget)
+    #[arg(long = "max", value_name = "SEVERITY=N", env = "ECR_SCAN_GATE_MAX", value_delimiter = ',')]
+    pub max: Vec<Budget>,
+    /// Findings with no fix available do not violate (enhanced scans only)
+    #[arg(long, env = "ECR_SCAN_GATE_IGNORE_UNFIXED")]
+    pub ignore_unfixed: bool,
+    /// Allow a vulnerability id (repeatable; adds to the policy file's allowlist)
+    #[arg(long = "allow", value_name = "ID", env = "ECR_SCAN_GATE_ALLOW", value_delimiter = ',')]
+    pub allow: Vec<String>,
+    /// Policy file [default: .ecr-scan-gate.toml if present]
+    #[arg(long, value_name = "FILE", env = "ECR_SCAN_GATE_POLICY")]
+    pub policy: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Report FORMAT to PATH, or to stdout without `=PATH` (repeatable): console, json, sarif, junit, markdown, gitlab [default: console]
+    #[arg(short = 'o', long = "output", value_name = "FORMAT[=PATH]", env = "ECR_SCAN_GATE_OUTPUT", value_delimiter = ',')]
+    pub outputs: Vec<Output>,
+    /// File every SARIF result points at (e.g. Dockerfile) [default: the repository name]
+    #[arg(long, value_name = "PATH", env = "ECR_SCAN_GATE_SARIF_LOCATION")]
+    pub sarif_location: Option<String>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct WaitOptions {
+    /// Give up waiting for a usable scan after this long (seconds or 90s, 10m…)
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = parse_duration, env = "ECR_SCAN_GATE_TIMEOUT")]
+    pub timeout: Duration,
+    /// First delay between scan status polls
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration, env = "ECR_SCAN_GATE_POLL_INTERVAL")]
+    pub poll_interval: Duration,
+    /// Longest delay between polls (backoff grows up to it)
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration, env = "ECR_SCAN_GATE_MAX_POLL_INTERVAL")]
+    pub max_poll_interval: Duration,
+    /// How long "scan not found" is retried after the start (scan on push registers late)
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration, env = "ECR_SCAN_GATE_SCAN_GRACE")]
+    pub scan_grace: Duration,
+    /// Start a basic scan when none exists (one manual scan per image per 24 h)
+    #[arg(long, env = "ECR_SCAN_GATE_START_SCAN")]
+    pub start_scan: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct AwsArgs {
+    /// AWS region [default: from the AWS config chain or the image URI]
+    #[arg(long, value_name = "REGION", env = "ECR_SCAN_GATE_REGION")]
+    pub region: Option<String>,
+    /// AWS profile from ~/.aws/config
+    #[arg(long, value_name = "NAME", env = "ECR_SCAN_GATE_PROFILE")]
+    pub profile: Option<String>,
+    /// Registry (account) id [default: from the image URI, else the caller's account]
+    #[arg(long, value_name = "ID", env = "ECR_SCAN_GATE_REGISTRY_ID")]
+    pub registry_id: Option<String>,
+    /// ECR endpoint (also AWS_ENDPOINT_URL); for local emulators and tests
+    #[arg(long, value_name = "URL", env = "ECR_SCAN_GATE_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
+    /// Attempts per AWS call for throttling, 5xx and network errors (standard retry mode)
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=20), env = "ECR_SCAN_GATE_MAX_ATTEMPTS")]
+    pub max_attempts: u32,
+    /// Images checked at once
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=64), env = "ECR_SCAN_GATE_CONCURRENCY")]
+    pub concurrency: u32,
+}
+
+/// A bare number of seconds or a humantime duration (`90s`, `10m`, `1h30m`).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    if let Ok(secs) = t.parse::<f64>() {
+        if secs.is_finite() && secs >= 0.0 {
+            return Ok(Duration::from_secs_f64(secs));
+        }
+        return Err(format!("`{text}` is not a duration"));
+    }
+    humantime::parse_duration(t).map_err(|e| format!("`{text}` is not a duration (e.g. 90, 90s, 10m): {e}"))
+}
+
+impl PolicyArgs {
+    /// The policy in force: the file (explicit, or `.ecr-scan-gate.toml` when present) under
+    /// the flags. Any mistake in the file is a configuration error.
+    pub fn resolve(&self) -> Result<Policy, file::ConfigError> {
+        let path = match &self.policy {
+            Some(path) => Some(path.clone()),
+            None => {
+                let default = PathBuf::from(file::DEFAULT_PATH);
+                default.is_file().then_some(default)
+            }
+        };
+        let file = path.map(|p| file::load(&p)).transpose()?;
+        Ok(Policy::resolve(
+            file,
+            Overrides {
+                fail_on: self.fail_on,
+                budgets: self.max.clone(),
+                ignore_unfixed: self.ignore_unfixed,
+                allow: self.allow.iter().map(|a| a.trim().to_string()).filter(|a| !a.is_empty()).collect(),
+            },
+        ))
+    }
+}
+
+impl ReportArgs {
+    pub fn outputs(&self) -> Result<Vec<Output>, String> {
+        let outputs = if self.outputs.is_empty() {
+            vec![Output { format: report::Format::Console, path: None }]
+        } else {
+            self.outputs.clone()
+        };
+        report::validate(&outputs)?;
+        Ok(outputs)
+    }
+}
+
+impl WaitOptions {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.poll_interval.is_zero() {
+            return Err("--poll-interval must be more than 0".to_string());
+        }
+        if self.max_poll_interval < self.poll_interval {
+            return Err(format!(
+                "--max-poll-interval ({}) is shorter than --poll-interval ({})",
+                humantime::format_duration(self.max_poll_interval),
+                humantime::format_duration(self.poll_interval)
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations_take_seconds_or_humantime() {
+        assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("10m").unwrap(), Duration::from_secs(600));
+        assert_eq!(parse_duration("0.5").unwrap(), Duration::from_millis(500));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("-1").is_err());
+    }
+}

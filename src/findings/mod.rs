@@ -1,0 +1,398 @@
+//! The one finding model every scan type is normalised into, plus the scan metadata that
+//! travels with it. Readers for saved JSON live in [`saved`]; the live ECR reader (in
+//! `crate::ecr`) produces the same [`ScannedImage`], so policy and reports never see where
+//! findings came from.
+
+pub mod saved;
+pub mod status;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+/// Severity ordered from least to most severe, so `>=` means "at least as bad".
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Unknown,
+    Informational,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 6] = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Informational,
+        Severity::Unknown,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Unknown => "unknown",
+            Severity::Informational => "informational",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+
+    /// Reads a severity as ECR or Inspector writes it. `None` means a value this version does
+    /// not know; callers rank it as critical (see [`Finding::from_label`]).
+    pub fn from_ecr(label: &str) -> Option<Severity> {
+        label.parse().ok()
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Severity {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "critical" => Ok(Severity::Critical),
+            "high" => Ok(Severity::High),
+            "medium" => Ok(Severity::Medium),
+            "low" => Ok(Severity::Low),
+            "informational" | "info" => Ok(Severity::Informational),
+            // ECR basic scans say UNDEFINED, Inspector says UNTRIAGED.
+            "unknown" | "undefined" | "untriaged" => Ok(Severity::Unknown),
+            _ => Err(format!(
+                "unknown severity `{s}` (expected critical, high, medium, low, informational or unknown)"
+            )),
+        }
+    }
+}
+
+/// Whether a fix exists. Basic scans carry no fix information at all, which is not the same
+/// as "no fix": `ignore-unfixed` must never hide a finding whose fix state is unknown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Fix {
+    Yes,
+    Partial,
+    No,
+    Unknown,
+}
+
+impl Fix {
+    pub fn from_ecr(value: Option<&str>) -> Fix {
+        match value.map(|v| v.to_ascii_uppercase()) {
+            Some(v) if v == "YES" => Fix::Yes,
+            Some(v) if v == "PARTIAL" => Fix::Partial,
+            Some(v) if v == "NO" => Fix::No,
+            _ => Fix::Unknown,
+        }
+    }
+
+    pub fn known(self) -> Option<Fix> {
+        (self != Fix::Unknown).then_some(self)
+    }
+}
+
+/// Amazon Inspector's own finding status (enhanced scans only; basic findings are `Active`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FindingStatus {
+    Active,
+    Suppressed,
+    Closed,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Package {
+    pub name: String,
+    pub version: Option<String>,
+    pub fixed_in: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Cvss {
+    pub score: Option<f64>,
+    pub vector: Option<String>,
+}
+
+/// One ECR finding. An enhanced finding that names several packages stays one finding.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Finding {
+    pub id: String,
+    pub severity: Severity,
+    /// The severity exactly as ECR wrote it, kept to warn about values we do not know.
+    pub severity_label: String,
+    pub packages: Vec<Package>,
+    pub fix: Fix,
+    pub exploit_available: Option<bool>,
+    pub cvss: Option<Cvss>,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub url: Option<String>,
+    pub status: FindingStatus,
+}
+
+impl Finding {
+    /// Severity from ECR's label; a label this version does not know ranks as critical, so a
+    /// new value AWS adds can never slip through a gate.
+    pub fn severity_from_label(label: &str) -> Severity {
+        Severity::from_ecr(label).unwrap_or(Severity::Critical)
+    }
+
+    pub fn is_recognised_severity(&self) -> bool {
+        Severity::from_ecr(&self.severity_label).is_some()
+    }
+
+    pub fn package_names(&self) -> impl Iterator<Item = &str> {
+        self.packages.iter().map(|p| p.name.as_str())
+    }
+}
+
+/// Inspector writes placeholders such as `NotAvailable` where a fixed-in version would be.
+pub fn is_version(value: &str) -> bool {
+    let v = value.trim();
+    !v.is_empty() && !["notavailable", "not available", "n/a", "none", "null"].contains(&v.to_ascii_lowercase().as_str())
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScanKind {
+    Basic,
+    Enhanced,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ScanInfo {
+    #[serde(rename = "type")]
+    pub kind: ScanKind,
+    pub status: String,
+    pub description: Option<String>,
+    /// RFC 3339, UTC.
+    pub completed_at: Option<String>,
+}
+
+/// Which image a result is about. Tag and digest are both kept: the tag is what the user
+/// asked for, the digest is what was judged.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ImageId {
+    pub repository: String,
+    pub registry_id: Option<String>,
+    pub region: Option<String>,
+    pub tag: Option<String>,
+    pub digest: Option<String>,
+    pub platform: Option<String>,
+    pub index_digest: Option<String>,
+}
+
+impl fmt::Display for ImageId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.repository)?;
+        if let Some(tag) = &self.tag {
+            write!(f, ":{tag}")?;
+        }
+        if let Some(digest) = &self.digest {
+            write!(f, "@{digest}")?;
+        }
+        if let Some(platform) = &self.platform {
+            write!(f, " ({platform})")?;
+        }
+        Ok(())
+    }
+}
+
+/// Where the findings of an image were read from (the only part of a report that differs
+/// between `check` and `evaluate` on the same findings).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Source {
+    File { files: Vec<String> },
+    Ecr { reference: String },
+}
+
+/// Why an image could not be judged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ErrorKind {
+    /// The scan is not usable (failed, unsupported, timed out, not found): exit 3.
+    Scan,
+    /// AWS could not be asked or answered wrongly: exit 4.
+    Aws,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ImageError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl ImageError {
+    pub fn scan(message: impl Into<String>) -> Self {
+        ImageError { kind: ErrorKind::Scan, message: message.into() }
+    }
+
+    pub fn aws(message: impl Into<String>) -> Self {
+        ImageError { kind: ErrorKind::Aws, message: message.into() }
+    }
+}
+
+/// Everything known about one image before the policy looks at it.
+#[derive(Clone, Debug)]
+pub struct ScannedImage {
+    pub image: ImageId,
+    pub source: Source,
+    pub scan: Option<ScanInfo>,
+    pub findings: Vec<Finding>,
+    /// Warnings about the input itself (counts, unknown severities, missing pages).
+    pub warnings: Vec<String>,
+    pub error: Option<ImageError>,
+}
+
+impl ScannedImage {
+    /// An image whose findings were read; checks them against ECR's own per-severity counts so
+    /// a partial read or a reader bug is visible in every report.
+    pub fn read(
+        image: ImageId,
+        source: Source,
+        scan: ScanInfo,
+        findings: Vec<Finding>,
+        ecr_counts: Option<&BTreeMap<String, u64>>,
+    ) -> Self {
+        let mut warnings = Vec::new();
+        for finding in findings.iter().filter(|f| !f.is_recognised_severity()) {
+            warnings.push(format!(
+                "unrecognised severity `{}` on {}: ranked as critical",
+                finding.severity_label, finding.id
+            ));
+        }
+        if let Some(expected) = ecr_counts {
+            warnings.extend(count_mismatch(&findings, expected));
+        }
+        ScannedImage { image, source, scan: Some(scan), findings, warnings, error: None }
+    }
+
+    /// An image that could not be judged.
+    pub fn failed(image: ImageId, source: Source, scan: Option<ScanInfo>, error: ImageError) -> Self {
+        ScannedImage { image, source, scan, findings: Vec::new(), warnings: Vec::new(), error: Some(error) }
+    }
+}
+
+/// ECR's `findingSeverityCounts` against the findings we actually hold. Keys are folded the
+/// same way on both sides (UNDEFINED and UNTRIAGED are one "unknown").
+fn count_mismatch(findings: &[Finding], expected: &BTreeMap<String, u64>) -> Option<String> {
+    let key = |label: &str| match Severity::from_ecr(label) {
+        Some(sev) => sev.as_str().to_string(),
+        None => label.to_ascii_lowercase(),
+    };
+    let mut ours: BTreeMap<String, u64> = BTreeMap::new();
+    for finding in findings {
+        *ours.entry(key(&finding.severity_label)).or_default() += 1;
+    }
+    let mut theirs: BTreeMap<String, u64> = BTreeMap::new();
+    for (label, n) in expected {
+        *theirs.entry(key(label)).or_default() += n;
+    }
+    theirs.retain(|_, n| *n > 0);
+    if ours == theirs {
+        return None;
+    }
+    let keys: std::collections::BTreeSet<&String> = ours.keys().chain(theirs.keys()).collect();
+    let diffs: Vec<String> = keys
+        .into_iter()
+        .filter(|k| ours.get(*k) != theirs.get(*k))
+        .map(|k| {
+            format!(
+                "{k}: {} read, {} in findingSeverityCounts",
+                ours.get(k).unwrap_or(&0),
+                theirs.get(k).unwrap_or(&0)
+            )
+        })
+        .collect();
+    Some(format!(
+        "finding count differs from ECR's findingSeverityCounts ({}); some findings may be missing",
+        diffs.join("; ")
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(id: &str, label: &str) -> Finding {
+        Finding {
+            id: id.into(),
+            severity: Finding::severity_from_label(label),
+            severity_label: label.into(),
+            packages: vec![],
+            fix: Fix::Unknown,
+            exploit_available: None,
+            cvss: None,
+            title: None,
+            description: None,
+            url: None,
+            status: FindingStatus::Active,
+        }
+    }
+
+    #[test]
+    fn severity_order_puts_unknown_lowest_and_critical_highest() {
+        assert!(Severity::Unknown < Severity::Informational);
+        assert!(Severity::Informational < Severity::Low);
+        assert!(Severity::High < Severity::Critical);
+    }
+
+    #[test]
+    fn severity_parses_case_insensitively_and_folds_aws_unknowns() {
+        assert_eq!("HIGH".parse::<Severity>(), Ok(Severity::High));
+        assert_eq!("Critical".parse::<Severity>(), Ok(Severity::Critical));
+        assert_eq!("UNDEFINED".parse::<Severity>(), Ok(Severity::Unknown));
+        assert_eq!("UNTRIAGED".parse::<Severity>(), Ok(Severity::Unknown));
+        assert!("severe".parse::<Severity>().is_err());
+    }
+
+    #[test]
+    fn unrecognised_severity_ranks_critical_with_a_warning() {
+        let f = finding("CVE-1", "SEVERE");
+        assert_eq!(f.severity, Severity::Critical);
+        let img = ScannedImage::read(
+            ImageId::default(),
+            Source::File { files: vec![] },
+            ScanInfo { kind: ScanKind::Basic, status: "COMPLETE".into(), description: None, completed_at: None },
+            vec![f],
+            None,
+        );
+        assert!(img.warnings[0].contains("SEVERE"), "{:?}", img.warnings);
+    }
+
+    #[test]
+    fn counts_that_match_give_no_warning() {
+        let findings = vec![finding("a", "HIGH"), finding("b", "UNDEFINED")];
+        let expected = BTreeMap::from([("HIGH".to_string(), 1), ("UNTRIAGED".to_string(), 1), ("LOW".to_string(), 0)]);
+        assert_eq!(count_mismatch(&findings, &expected), None);
+    }
+
+    #[test]
+    fn counts_that_differ_name_the_severity() {
+        let findings = vec![finding("a", "HIGH")];
+        let expected = BTreeMap::from([("HIGH".to_string(), 2)]);
+        let warning = count_mismatch(&findings, &expected).unwrap();
+        assert!(warning.contains("count") && warning.contains("high: 1 read, 2"), "{warning}");
+    }
+
+    #[test]
+    fn fix_availability_reads_enhanced_values() {
+        assert_eq!(Fix::from_ecr(Some("YES")), Fix::Yes);
+        assert_eq!(Fix::from_ecr(Some("PARTIAL")), Fix::Partial);
+        assert_eq!(Fix::from_ecr(Some("NO")), Fix::No);
+        assert_eq!(Fix::from_ecr(None), Fix::Unknown);
+    }
+}

@@ -1,0 +1,561 @@
+//! Reads what `aws ecr describe-image-scan-findings --output json` prints (one response, an
+//! array of page responses, or several files) into [`ScannedImage`]s. Basic `findings[]` and
+//! Inspector `enhancedFindings[]` both become [`Finding`]s here; nothing after this module
+//! knows which JSON shape they came from.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::path::Path;
+
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+
+use super::status::{classify, Usability};
+use super::{
+    Cvss, Finding, FindingStatus, Fix, ImageError, ImageId, Package, ScanInfo, ScanKind, ScannedImage, Source,
+};
+
+/// A saved input that cannot be read: always a usage error (exit 2), decided before judging.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("{path}: cannot read: {source}")]
+    Io { path: String, source: io::Error },
+    #[error("{path}: the file is empty: expected the JSON output of `aws ecr describe-image-scan-findings`")]
+    Empty { path: String },
+    #[error("{path}:{line}:{column}: {message}")]
+    Json { path: String, line: usize, column: usize, message: String },
+}
+
+/// Reads every input (a path, or `-` for stdin) and merges pages that describe the same image.
+/// Any one unreadable input fails the whole run: judging the rest would hide it.
+pub fn read_inputs(inputs: &[String]) -> Result<Vec<ScannedImage>, InputError> {
+    let mut pages: Vec<(String, RawPage)> = Vec::new();
+    for input in inputs {
+        let display = if input == "-" { "<stdin>".to_string() } else { input.clone() };
+        let parsed = if input == "-" {
+            parse(io::stdin().lock(), &display)?
+        } else {
+            let file = File::open(Path::new(input)).map_err(|source| InputError::Io { path: display.clone(), source })?;
+            parse(BufReader::with_capacity(256 * 1024, file), &display)?
+        };
+        pages.extend(parsed.0.into_iter().map(|p| (display.clone(), p)));
+    }
+    Ok(merge(pages))
+}
+
+fn parse(reader: impl Read, path: &str) -> Result<Pages, InputError> {
+    let mut de = serde_json::Deserializer::from_reader(reader);
+    let pages = Pages::deserialize(&mut de).and_then(|p| de.end().map(|()| p));
+    pages.map_err(|err| {
+        if err.is_eof() && err.line() == 1 && err.column() == 0 {
+            return InputError::Empty { path: path.to_string() };
+        }
+        if err.is_io() {
+            return InputError::Io { path: path.to_string(), source: io::Error::other(err.to_string()) };
+        }
+        let message = strip_position(&err.to_string());
+        InputError::Json { path: path.to_string(), line: err.line(), column: err.column(), message }
+    })
+}
+
+/// serde_json appends " at line L column C"; we print the position up front instead.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}
+
+/// Groups pages by (registry, repository, digest) in input order and turns each group into
+/// one image.
+fn merge(pages: Vec<(String, RawPage)>) -> Vec<ScannedImage> {
+    let mut groups: Vec<(ImageKey, Vec<(String, RawPage)>)> = Vec::new();
+    for (path, page) in pages {
+        let key = ImageKey::of(&page);
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, group)) => group.push((path, page)),
+            None => groups.push((key, vec![(path, page)])),
+        }
+    }
+    groups.into_iter().map(|(_, group)| image_from_pages(group)).collect()
+}
+
+#[derive(PartialEq)]
+struct ImageKey {
+    registry: Option<String>,
+    repository: String,
+    image: Option<String>,
+}
+
+impl ImageKey {
+    fn of(page: &RawPage) -> Self {
+        ImageKey {
+            registry: page.registry_id.clone(),
+            repository: page.repository_name.clone(),
+            image: page.image_id.image_digest.clone().or_else(|| page.image_id.image_tag.clone()),
+        }
+    }
+}
+
+fn image_from_pages(group: Vec<(String, RawPage)>) -> ScannedImage {
+    let mut files: Vec<String> = Vec::new();
+    for (path, _) in &group {
+        if !files.contains(path) {
+            files.push(path.clone());
+        }
+    }
+    let first = &group[0].1;
+    let image = ImageId {
+        repository: first.repository_name.clone(),
+        registry_id: first.registry_id.clone(),
+        region: None,
+        tag: group.iter().find_map(|(_, p)| p.image_id.image_tag.clone()),
+        digest: first.image_id.image_digest.clone(),
+        platform: None,
+        index_digest: None,
+    };
+    let source = Source::File { files };
+    let status = first.image_scan_status.status.clone().unwrap_or_default();
+    let description = first.image_scan_status.description.clone();
+    let enhanced = group
+        .iter()
+        .any(|(_, p)| p.image_scan_findings.as_ref().is_some_and(|f| f.enhanced_findings.is_some()))
+        || status == "ACTIVE";
+    let completed_at = group
+        .iter()
+        .find_map(|(_, p)| p.image_scan_findings.as_ref().and_then(|f| f.image_scan_completed_at.clone()));
+    let scan = ScanInfo {
+        kind: if enhanced { ScanKind::Enhanced } else { ScanKind::Basic },
+        status: status.clone(),
+        description: description.clone(),
+        completed_at: completed_at.map(|t| t.0),
+    };
+    let unusable = match classify(&status, description.as_deref()) {
+        Usability::Usable => None,
+        Usability::Unusable(message) => Some(message),
+        Usability::Pending => Some(format!(
+            "scan status {status}: the scan had not finished when this response was saved; \
+             save it again once it is COMPLETE"
+        )),
+    };
+    if let Some(message) = unusable {
+        return ScannedImage::failed(image, source, Some(scan), ImageError::scan(message));
+    }
+
+    let missing_pages = group.last().and_then(|(_, p)| p.next_token.as_ref()).is_some();
+    let ecr_counts = group
+        .iter()
+        .find_map(|(_, p)| p.image_scan_findings.as_ref().and_then(|f| f.finding_severity_counts.clone()));
+    let mut findings = Vec::new();
+    for (_, page) in group {
+        if let Some(scan_findings) = page.image_scan_findings {
+            findings.extend(scan_findings.findings.unwrap_or_default().into_iter().map(RawBasic::into_finding));
+            findings.extend(
+                scan_findings.enhanced_findings.unwrap_or_default().into_iter().map(RawEnhanced::into_finding),
+            );
+        }
+    }
+    let mut scanned = ScannedImage::read(image, source, scan, findings, ecr_counts.as_ref());
+    if missing_pages {
+        scanned.warnings.push(
+            "the last saved page still carries a nextToken: pages are missing, so findings on them were not judged"
+                .to_string(),
+        );
+    }
+    scanned
+}
+
+/// One file: a single response object or an array of them.
+struct Pages(Vec<RawPage>);
+
+impl<'de> Deserialize<'de> for Pages {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct PagesVisitor;
+        impl<'de> Visitor<'de> for PagesVisitor {
+            type Value = Pages;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a describe-image-scan-findings response object or an array of them")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Pages, A::Error> {
+                let mut pages = Vec::new();
+                while let Some(page) = seq.next_element::<RawPage>()? {
+                    pages.push(page);
+                }
+                if pages.is_empty() {
+                    return Err(de::Error::custom("the array holds no response pages"));
+                }
+                Ok(Pages(pages))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Pages, A::Error> {
+                RawPage::deserialize(de::value::MapAccessDeserializer::new(map)).map(|p| Pages(vec![p]))
+            }
+        }
+        deserializer.deserialize_any(PagesVisitor)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawPage {
+    registry_id: Option<String>,
+    repository_name: String,
+    image_id: RawImageId,
+    image_scan_status: RawStatus,
+    image_scan_findings: Option<RawScanFindings>,
+    // `--max-items` output carries the token as `NextToken`.
+    #[serde(alias = "NextToken")]
+    next_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawImageId {
+    image_digest: Option<String>,
+    image_tag: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawStatus {
+    status: Option<String>,
+    description: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawScanFindings {
+    image_scan_completed_at: Option<Timestamp>,
+    #[allow(dead_code)] // validated so a corrupt file is rejected, not shown
+    vulnerability_source_updated_at: Option<Timestamp>,
+    finding_severity_counts: Option<BTreeMap<String, u64>>,
+    findings: Option<Vec<RawBasic>>,
+    enhanced_findings: Option<Vec<RawEnhanced>>,
+}
+
+/// A timestamp as the AWS CLI prints it (ISO-8601 string) or as the raw API / SDK gives it
+/// (epoch seconds), normalised to RFC 3339 UTC.
+#[derive(Clone)]
+struct Timestamp(String);
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TsVisitor;
+        impl Visitor<'_> for TsVisitor {
+            type Value = Timestamp;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an ISO-8601 timestamp string or epoch seconds")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Timestamp, E> {
+                crate::timestamp::parse_rfc3339(v).map(Timestamp).map_err(E::custom)
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Timestamp, E> {
+                crate::timestamp::from_epoch_seconds(v).map(Timestamp).map_err(E::custom)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Timestamp, E> {
+                self.visit_f64(v as f64)
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Timestamp, E> {
+                self.visit_f64(v as f64)
+            }
+        }
+        deserializer.deserialize_any(TsVisitor)
+    }
+}
+
+#[derive(Deserialize)]
+struct RawBasic {
+    name: String,
+    description: Option<String>,
+    uri: Option<String>,
+    severity: Option<String>,
+    #[serde(default)]
+    attributes: Vec<RawAttribute>,
+}
+
+#[derive(Deserialize)]
+struct RawAttribute {
+    key: String,
+    value: Option<String>,
+}
+
+impl RawBasic {
+    fn into_finding(self) -> Finding {
+        let mut attrs: BTreeMap<String, String> = BTreeMap::new();
+        for a in self.attributes {
+            if let Some(v) = a.value {
+                attrs.insert(a.key, v);
+            }
+        }
+        let score = |key: &str| attrs.get(key).and_then(|v| v.parse::<f64>().ok());
+        let cvss = match (score("CVSS3_SCORE"), attrs.get("CVSS3_VECTOR")) {
+            (None, None) => match (score("CVSS2_SCORE"), attrs.get("CVSS2_VECTOR")) {
+                (None, None) => None,
+                (score, vector) => Some(Cvss { score, vector: vector.cloned() }),
+            },
+            (score, vector) => Some(Cvss { score, vector: vector.cloned() }),
+        };
+        let packages = attrs
+            .get("package_name")
+            .map(|name| Package {
+                name: name.clone(),
+                version: attrs.get("package_version").cloned(),
+                fixed_in: None,
+            })
+            .into_iter()
+            .collect();
+        let label = self.severity.unwrap_or_default();
+        Finding {
+            severity: Finding::severity_from_label(&label),
+            severity_label: label,
+            title: Some(self.name.clone()),
+            id: self.name,
+            packages,
+            fix: Fix::Unknown,
+            exploit_available: None,
+            cvss,
+            description: self.description,
+            url: self.uri,
+            status: FindingStatus::Active,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawEnhanced {
+    description: Option<String>,
+    finding_arn: Option<String>,
+    package_vulnerability_details: Option<RawVulnDetails>,
+    score: Option<f64>,
+    score_details: Option<RawScoreDetails>,
+    severity: Option<String>,
+    status: Option<String>,
+    title: Option<String>,
+    fix_available: Option<String>,
+    exploit_available: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawVulnDetails {
+    vulnerability_id: Option<String>,
+    #[serde(default)]
+    vulnerable_packages: Vec<RawVulnPackage>,
+    #[serde(default)]
+    cvss: Vec<RawCvss>,
+    source_url: Option<String>,
+    #[serde(default)]
+    reference_urls: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawVulnPackage {
+    name: Option<String>,
+    version: Option<String>,
+    release: Option<String>,
+    epoch: Option<i64>,
+    fixed_in_version: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawCvss {
+    base_score: Option<f64>,
+    scoring_vector: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawScoreDetails {
+    cvss: Option<RawScoreCvss>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawScoreCvss {
+    score: Option<f64>,
+    scoring_vector: Option<String>,
+}
+
+impl RawEnhanced {
+    fn into_finding(self) -> Finding {
+        let details = self.package_vulnerability_details;
+        let id = details
+            .as_ref()
+            .and_then(|d| d.vulnerability_id.clone())
+            .or_else(|| self.title.as_ref().map(|t| t.split(" - ").next().unwrap_or(t).to_string()))
+            .or(self.finding_arn)
+            .unwrap_or_else(|| "UNKNOWN".to_string());
+        let packages = details
+            .as_ref()
+            .map(|d| d.vulnerable_packages.iter().map(enhanced_package).collect())
+            .unwrap_or_default();
+        let cvss = self
+            .score_details
+            .and_then(|s| s.cvss)
+            .map(|c| Cvss { score: c.score.or(self.score), vector: c.scoring_vector })
+            .or_else(|| {
+                details.as_ref().and_then(|d| d.cvss.first()).map(|c| Cvss {
+                    score: c.base_score.or(self.score),
+                    vector: c.scoring_vector.clone(),
+                })
+            })
+            .or(self.score.map(|score| Cvss { score: Some(score), vector: None }));
+        let url = details.as_ref().and_then(|d| d.source_url.clone().or_else(|| d.reference_urls.first().cloned()));
+        let label = self.severity.unwrap_or_default();
+        let status = match self.status.as_deref().map(str::to_ascii_uppercase).as_deref() {
+            Some("SUPPRESSED") => FindingStatus::Suppressed,
+            Some("CLOSED") => FindingStatus::Closed,
+            // ACTIVE, absent, or a status added later: judge it rather than drop it.
+            _ => FindingStatus::Active,
+        };
+        Finding {
+            id,
+            severity: Finding::severity_from_label(&label),
+            severity_label: label,
+            packages,
+            fix: Fix::from_ecr(self.fix_available.as_deref()),
+            exploit_available: self.exploit_available.map(|e| e.eq_ignore_ascii_case("YES")),
+            cvss,
+            title: self.title,
+            description: self.description,
+            url,
+            status,
+        }
+    }
+}
+
+/// Inspector splits a version into epoch, version and release; people read them as one.
+fn enhanced_package(p: &RawVulnPackage) -> Package {
+    let version = p.version.as_ref().map(|v| {
+        let mut full = String::new();
+        if let Some(epoch) = p.epoch.filter(|e| *e > 0) {
+            full.push_str(&format!("{epoch}:"));
+        }
+        full.push_str(v);
+        if let Some(release) = p.release.as_deref().filter(|r| !r.is_empty()) {
+            full.push('-');
+            full.push_str(release);
+        }
+        full
+    });
+    Package {
+        name: p.name.clone().unwrap_or_default(),
+        version,
+        fixed_in: p.fixed_in_version.clone().filter(|v| crate::findings::is_version(v)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_str(text: &str) -> Result<Vec<ScannedImage>, InputError> {
+        let pages = parse(text.as_bytes(), "t.json")?;
+        Ok(merge(pages.0.into_iter().map(|p| ("t.json".to_string(), p)).collect()))
+    }
+
+    const BASIC: &str = r#"{
+      "registryId": "123456789012", "repositoryName": "app/web",
+      "imageId": {"imageDigest": "sha256:aa", "imageTag": "v1"},
+      "imageScanStatus": {"status": "COMPLETE", "description": "ok"},
+      "imageScanFindings": {
+        "imageScanCompletedAt": "2026-11-20T09:14:31-08:00",
+        "findingSeverityCounts": {"HIGH": 1},
+        "findings": [{"name": "CVE-2026-1", "severity": "HIGH", "uri": "https://x",
+          "attributes": [{"key": "package_name", "value": "openssl"},
+                         {"key": "package_version", "value": "3.0.1"},
+                         {"key": "CVSS3_SCORE", "value": "7.5"}]}]
+      }
+    }"#;
+
+    #[test]
+    fn basic_response_maps_to_one_finding() {
+        let images = parse_str(BASIC).unwrap();
+        assert_eq!(images.len(), 1);
+        let img = &images[0];
+        assert_eq!(img.image.repository, "app/web");
+        assert_eq!(img.scan.as_ref().unwrap().completed_at.as_deref(), Some("2026-11-20T17:14:31Z"));
+        let f = &img.findings[0];
+        assert_eq!(f.packages[0].name, "openssl");
+        assert_eq!(f.cvss.as_ref().unwrap().score, Some(7.5));
+        assert_eq!(f.fix, Fix::Unknown);
+        assert!(img.warnings.is_empty(), "{:?}", img.warnings);
+    }
+
+    #[test]
+    fn epoch_timestamps_are_accepted() {
+        let text = BASIC.replace("\"2026-11-20T09:14:31-08:00\"", "1763658871.5");
+        let images = parse_str(&text).unwrap();
+        assert_eq!(images[0].scan.as_ref().unwrap().completed_at.as_deref(), Some("2025-11-20T17:14:31.5Z"));
+    }
+
+    #[test]
+    fn array_of_pages_merges_into_one_image() {
+        let text = format!("[{}, {}]", BASIC.replace("\"imageScanFindings\"", "\"nextToken\": \"t\", \"imageScanFindings\""), BASIC);
+        let images = parse_str(&text).unwrap();
+        assert_eq!(images.len(), 1);
+        assert_eq!(images[0].findings.len(), 2);
+        // both pages repeat the same counts; two HIGH read against one counted
+        assert!(images[0].warnings.iter().any(|w| w.contains("count")));
+    }
+
+    #[test]
+    fn last_page_with_next_token_warns_about_missing_pages() {
+        let text = BASIC.replace("\"imageScanFindings\"", "\"nextToken\": \"t\", \"imageScanFindings\"");
+        let images = parse_str(&text).unwrap();
+        assert!(images[0].warnings.iter().any(|w| w.contains("nextToken")));
+    }
+
+    #[test]
+    fn failed_status_is_a_scan_error() {
+        let text = BASIC.replace("\"COMPLETE\"", "\"FAILED\"");
+        let img = &parse_str(&text).unwrap()[0];
+        assert_eq!(img.error.as_ref().unwrap().kind, crate::findings::ErrorKind::Scan);
+    }
+
+    #[test]
+    fn truncated_json_reports_line_and_column() {
+        let err = parse_str(&BASIC[..200]).err().unwrap().to_string();
+        assert!(err.starts_with("t.json:"), "{err}");
+        assert!(err.contains("EOF"), "{err}");
+    }
+
+    #[test]
+    fn wrong_shape_names_the_missing_field() {
+        let err = parse_str(r#"{"repositories": []}"#).err().unwrap().to_string();
+        assert!(err.contains("repositoryName") && err.starts_with("t.json:1:"), "{err}");
+        let err = parse_str("\"hello\"").err().unwrap().to_string();
+        assert!(err.contains("response object"), "{err}");
+    }
+
+    #[test]
+    fn empty_input_is_named() {
+        assert!(matches!(parse_str(""), Err(InputError::Empty { .. })));
+    }
+
+    #[test]
+    fn enhanced_finding_keeps_all_packages_and_fix_state() {
+        let text = r#"{"repositoryName": "r", "imageId": {"imageDigest": "sha256:bb"},
+          "imageScanStatus": {"status": "ACTIVE"},
+          "imageScanFindings": {"enhancedFindings": [{
+            "severity": "HIGH", "status": "ACTIVE", "title": "CVE-2026-2 - a", "fixAvailable": "PARTIAL",
+            "exploitAvailable": "YES", "score": 8.1,
+            "packageVulnerabilityDetails": {"vulnerabilityId": "CVE-2026-2",
+              "vulnerablePackages": [{"name": "a", "version": "1.0", "release": "2", "fixedInVersion": "1.1"},
+                                     {"name": "b", "version": "2.0", "epoch": 1, "fixedInVersion": "NotAvailable"}]}}]}}"#;
+        let img = &parse_str(text).unwrap()[0];
+        assert_eq!(img.scan.as_ref().unwrap().kind, ScanKind::Enhanced);
+        let f = &img.findings[0];
+        assert_eq!(f.id, "CVE-2026-2");
+        assert_eq!(f.packages.len(), 2);
+        assert_eq!(f.packages[0].version.as_deref(), Some("1.0-2"));
+        assert_eq!(f.packages[0].fixed_in.as_deref(), Some("1.1"));
+        assert_eq!(f.packages[1].version.as_deref(), Some("1:2.0"));
+        assert_eq!(f.packages[1].fixed_in, None);
+        assert_eq!(f.fix, Fix::Partial);
+        assert_eq!(f.exploit_available, Some(true));
+    }
+}

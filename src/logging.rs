@@ -1,0 +1,45 @@
+//! Logging to stderr with `tracing`. Whatever the verbosity (and even under `RUST_LOG`), the
+//! crates that see credentials or signed requests are held below the levels where they would
+//! print them.
+
+use tracing_subscriber::EnvFilter;
+
+/// Directives appended last so they win over `-vv` and `RUST_LOG`: request signing and the
+/// HTTP layers log canonical requests and headers (session tokens) at debug/trace.
+const REDACT: &[&str] = &[
+    "aws_sigv4=off",
+    "aws_credential_types=info",
+    "aws_config=info",
+    "aws_smithy_runtime=info",
+    "aws_smithy_runtime_api=info",
+    "aws_smithy_http=info",
+    "aws_smithy_http_client=info",
+    "hyper=info",
+    "hyper_util=info",
+    "h2=info",
+    "rustls=info",
+];
+
+pub fn init(verbose: u8, quiet: bool) {
+    let base = match std::env::var("RUST_LOG") {
+        Ok(value) if !value.trim().is_empty() => value,
+        _ => match (quiet, verbose) {
+            (true, _) => "error".to_string(),
+            (false, 0) => "warn,ecr_scan_gate=info".to_string(),
+            (false, 1) => "warn,ecr_scan_gate=debug,aws_sdk_ecr=debug".to_string(),
+            (false, _) => "info,ecr_scan_gate=trace,aws_sdk_ecr=debug".to_string(),
+        },
+    };
+    let mut filter = EnvFilter::builder().parse_lossy(base);
+    for directive in REDACT {
+        if let Ok(d) = directive.parse() {
+            filter = filter.add_directive(d);
+        }
+    }
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(verbose > 0)
+        .with_ansi(false)
+        .try_init();
+}

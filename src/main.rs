@@ -1,0 +1,14 @@
+//! Entry point: parse flags, run, exit with the code the run decided.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = match ecr_scan_gate::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        // clap exits 0 for --help/--version and 2 for usage errors.
+        Err(e) => e.exit(),
+    };
+    ExitCode::from(ecr_scan_gate::run::run(cli))
+}

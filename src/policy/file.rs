@@ -1,0 +1,330 @@
+//! The policy file (`.ecr-scan-gate.toml`): parsed with spans, validated into policy parts, and
+//! every mistake collected with file, line and column so one run shows them all.
+
+use std::fmt;
+use std::path::Path;
+
+use globset::{GlobBuilder, GlobMatcher};
+use time::Date;
+use toml::de::{DeTable, DeValue};
+use toml::Spanned;
+
+use super::{AllowEntry, Budget, FailOn};
+use crate::findings::Severity;
+
+/// The file used when `--policy` is not given, if it exists in the working directory.
+pub const DEFAULT_PATH: &str = ".ecr-scan-gate.toml";
+
+/// What a policy file sets; `None` leaves the default in place.
+#[derive(Clone, Debug, Default)]
+pub struct PolicyFile {
+    pub fail_on: Option<FailOn>,
+    pub ignore_unfixed: Option<bool>,
+    pub treat_unknown_as: Option<Severity>,
+    pub budgets: Vec<Budget>,
+    pub allow: Vec<AllowEntry>,
+}
+
+/// One mistake in a policy file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+/// Every mistake found in one policy file.
+#[derive(Debug)]
+pub struct ConfigError {
+    pub path: String,
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, p) in self.problems.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{}:{}:{}: {}", self.path, p.line, p.column, p.message)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+pub fn load(path: &Path) -> Result<PolicyFile, ConfigError> {
+    let display = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        path: display.clone(),
+        problems: vec![Problem { line: 1, column: 1, message: format!("cannot read policy file: {e}") }],
+    })?;
+    parse(&text, &display)
+}
+
+pub fn compile_glob(pattern: &str) -> Result<GlobMatcher, String> {
+    GlobBuilder::new(pattern)
+        .literal_separator(false)
+        .build()
+        .map(|g| g.compile_matcher())
+        .map_err(|e| format!("invalid repository glob `{pattern}`: {}", e.kind()))
+}
+
+pub fn parse(text: &str, path: &str) -> Result<PolicyFile, ConfigError> {
+    let mut cx = Cx { text, path, problems: Vec::new() };
+    let root = match DeTable::parse(text) {
+        Ok(root) => root,
+        Err(e) => {
+            let at = e.span().map(|s| s.start).unwrap_or(0);
+            cx.problem(at, format!("invalid TOML: {}", e.message().trim()));
+            return Err(cx.into_error());
+        }
+    };
+    let mut file = PolicyFile::default();
+    for (key, value) in root.get_ref() {
+        let at = key.span().start;
+        match key.get_ref().as_ref() {
+            "fail-on" => {
+                file.fail_on = cx.string(value).and_then(|s| cx.parsed::<FailOn>(value, s));
+            }
+            "ignore-unfixed" => match value.get_ref() {
+                DeValue::Boolean(b) => file.ignore_unfixed = Some(*b),
+                _ => cx.problem(value.span().start, "`ignore-unfixed` must be true or false"),
+            },
+            "treat-unknown-as" => {
+                file.treat_unknown_as = cx.string(value).and_then(|s| cx.parsed::<Severity>(value, s));
+            }
+            "max" => file.budgets = cx.budgets(value),
+            "allow" => file.allow = cx.allow_list(value),
+            other => cx.problem(
+                at,
+                format!("unknown key `{other}` (expected fail-on, ignore-unfixed, treat-unknown-as, max, allow)"),
+            ),
+        }
+    }
+    if cx.problems.is_empty() {
+        Ok(file)
+    } else {
+        Err(cx.into_error())
+    }
+}
+
+struct Cx<'a> {
+    text: &'a str,
+    path: &'a str,
+    problems: Vec<Problem>,
+}
+
+type Value<'i> = Spanned<DeValue<'i>>;
+
+impl Cx<'_> {
+    fn problem(&mut self, offset: usize, message: impl Into<String>) {
+        let (line, column) = line_column(self.text, offset);
+        self.problems.push(Problem { line, column, message: message.into() });
+    }
+
+    fn into_error(mut self) -> ConfigError {
+        self.problems.sort_by_key(|p| (p.line, p.column));
+        ConfigError { path: self.path.to_string(), problems: self.problems }
+    }
+
+    fn string<'v>(&mut self, value: &'v Value<'_>) -> Option<&'v str> {
+        match value.get_ref() {
+            DeValue::String(s) => Some(s.as_ref()),
+            _ => {
+                self.problem(value.span().start, "expected a string");
+                None
+            }
+        }
+    }
+
+    fn parsed<T: std::str::FromStr<Err = String>>(&mut self, value: &Value<'_>, text: &str) -> Option<T> {
+        text.parse::<T>().map_err(|e| self.problem(value.span().start, e)).ok()
+    }
+
+    fn budgets(&mut self, value: &Value<'_>) -> Vec<Budget> {
+        let DeValue::Table(table) = value.get_ref() else {
+            self.problem(value.span().start, "`max` must be a table of severity = count");
+            return Vec::new();
+        };
+        let mut budgets = Vec::new();
+        for (key, n) in table {
+            let Ok(severity) = key.get_ref().parse::<Severity>() else {
+                self.problem(key.span().start, format!("unknown severity `{}` in [max]", key.get_ref()));
+                continue;
+            };
+            let max = match n.get_ref() {
+                DeValue::Integer(i) => i64::from_str_radix(&i.as_str().replace('_', ""), i.radix()).ok(),
+                _ => None,
+            };
+            match max.and_then(|m| u64::try_from(m).ok()) {
+                Some(max) => budgets.push(Budget { severity, max }),
+                None => self.problem(n.span().start, format!("budget for {severity} must be a whole number ≥ 0")),
+            }
+        }
+        budgets
+    }
+
+    fn allow_list(&mut self, value: &Value<'_>) -> Vec<AllowEntry> {
+        let DeValue::Array(entries) = value.get_ref() else {
+            self.problem(value.span().start, "`allow` must be an array of tables ([[allow]])");
+            return Vec::new();
+        };
+        entries.iter().filter_map(|entry| self.allow_entry(entry)).collect()
+    }
+
+    fn allow_entry(&mut self, value: &Value<'_>) -> Option<AllowEntry> {
+        let start = value.span().start;
+        let DeValue::Table(table) = value.get_ref() else {
+            self.problem(start, "each allow entry must be a table with id and reason");
+            return None;
+        };
+        let before = self.problems.len();
+        let (line, column) = line_column(self.text, start);
+        let mut entry = AllowEntry {
+            id: String::new(),
+            reason: None,
+            expires: None,
+            package: None,
+            repository: None,
+            origin: format!("{}:{line}:{column}", self.path),
+        };
+        for (key, v) in table {
+            match key.get_ref().as_ref() {
+                "id" => entry.id = self.string(v).map(|s| s.trim().to_string()).unwrap_or_default(),
+                "reason" => entry.reason = self.string(v).map(|s| s.trim().to_string()),
+                "package" => entry.package = self.string(v).map(str::to_string),
+                "expires" => entry.expires = self.date(v),
+                "repository" => {
+                    if let Some(pattern) = self.string(v) {
+                        match compile_glob(pattern) {
+                            Ok(glob) => entry.repository = Some((pattern.to_string(), glob)),
+                            Err(e) => self.problem(v.span().start, e),
+                        }
+                    }
+                }
+                other => self.problem(
+                    key.span().start,
+                    format!("unknown key `{other}` in [[allow]] (expected id, reason, expires, package, repository)"),
+                ),
+            }
+        }
+        if entry.id.is_empty() && !table.keys().any(|k| k.get_ref() == "id") {
+            self.problem(start, "allow entry has no `id`");
+        } else if entry.id.is_empty() && self.problems.len() == before {
+            self.problem(start, "allow entry has an empty `id`");
+        }
+        if entry.reason.as_deref().is_none_or(str::is_empty) && !table.keys().any(|k| k.get_ref() == "reason") {
+            self.problem(start, format!("allow entry `{}` has no `reason`: say why it is safe to allow", entry.id));
+        } else if entry.reason.as_deref() == Some("") {
+            self.problem(start, format!("allow entry `{}` has an empty `reason`", entry.id));
+        }
+        (self.problems.len() == before).then_some(entry)
+    }
+
+    /// `expires = 2027-01-31` (TOML date) and `expires = "2027-01-31"` both work.
+    fn date(&mut self, value: &Value<'_>) -> Option<Date> {
+        let text = match value.get_ref() {
+            DeValue::String(s) => s.to_string(),
+            DeValue::Datetime(dt) if dt.time.is_none() && dt.offset.is_none() => dt.to_string(),
+            _ => {
+                self.problem(value.span().start, "`expires` must be a date like 2027-01-31");
+                return None;
+            }
+        };
+        let format = time::macros::format_description!("[year]-[month]-[day]");
+        Date::parse(text.trim(), &format)
+            .map_err(|_| self.problem(value.span().start, format!("`expires` = `{text}` is not a date like 2027-01-31")))
+            .ok()
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
+    (line, text[line_start..offset].chars().count() + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    #[test]
+    fn full_example_parses() {
+        let file = parse(
+            r#"
+fail-on = "HIGH"
+ignore-unfixed = true
+treat-unknown-as = "medium"
+
+[max]
+critical = 0
+medium = 20
+
+[[allow]]
+id = "CVE-2023-4863"
+reason = "libwebp never sees untrusted images"
+expires = 2027-01-31
+package = "libwebp"
+repository = "app/*"
+
+[[allow]]
+id = "CVE-2024-1"
+reason = "string date"
+expires = "2027-02-01"
+"#,
+            "p.toml",
+        )
+        .unwrap();
+        assert_eq!(file.fail_on, Some(FailOn::At(Severity::High)));
+        assert_eq!(file.ignore_unfixed, Some(true));
+        assert_eq!(file.treat_unknown_as, Some(Severity::Medium));
+        assert_eq!(file.budgets.len(), 2);
+        assert_eq!(file.allow[0].expires, Some(date!(2027 - 01 - 31)));
+        assert_eq!(file.allow[1].expires, Some(date!(2027 - 02 - 01)));
+        assert_eq!(file.allow[0].origin, "p.toml:10:1");
+        assert!(file.allow[0].repository.as_ref().unwrap().1.is_match("app/team/web"));
+    }
+
+    #[test]
+    fn every_mistake_is_reported_with_line_and_column() {
+        let err = parse(
+            "fail-on = \"severe\"\nbogus = 1\n[max]\nhigh = -1\n[[allow]]\nid = \"CVE-1\"\nexpires = \"31/01/2027\"\n",
+            "p.toml",
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("p.toml:1:11: unknown severity `severe`"), "{text}");
+        assert!(text.contains("p.toml:2:1: unknown key `bogus`"), "{text}");
+        assert!(text.contains("p.toml:4:8: budget for high"), "{text}");
+        assert!(text.contains("p.toml:5:1: allow entry `CVE-1` has no `reason`"), "{text}");
+        assert!(text.contains("p.toml:7:11: `expires` = `31/01/2027`"), "{text}");
+        assert_eq!(err.problems.len(), 5);
+    }
+
+    #[test]
+    fn syntax_errors_point_at_the_spot() {
+        let err = parse("fail-on = \"high\"\n[[allow]\n", "p.toml").unwrap_err();
+        assert_eq!(err.problems[0].line, 2, "{err}");
+        assert!(err.to_string().starts_with("p.toml:2:"), "{err}");
+    }
+
+    #[test]
+    fn unknown_allow_key_and_missing_id_are_errors() {
+        let err = parse("[[allow]]\nreason = \"r\"\nexpire = 2027-01-01\n", "p.toml").unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("unknown key `expire` in [[allow]]"), "{text}");
+        assert!(text.contains("no `id`"), "{text}");
+    }
+
+    #[test]
+    fn empty_file_is_the_default_policy() {
+        let file = parse("", "p.toml").unwrap();
+        assert!(file.fail_on.is_none() && file.allow.is_empty());
+    }
+}

@@ -1,0 +1,751 @@
+//! The policy and the one place a verdict is decided. A validated [`Policy`] (flags over
+//! environment over policy file over defaults, see [`file`]) judges [`ScannedImage`]s into an
+//! [`Evaluation`]; every reporter renders that value and nothing else.
+
+pub mod file;
+
+use std::fmt;
+use std::str::FromStr;
+
+use globset::GlobMatcher;
+use serde::Serialize;
+use time::Date;
+
+use crate::findings::{
+    Finding, FindingStatus, Fix, ImageError, ImageId, ScanInfo, ScanKind, ScannedImage, Severity, Source,
+};
+
+/// `fail-on`: the lowest severity that violates, or `none` (only budgets can fail).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailOn {
+    None,
+    At(Severity),
+}
+
+impl FromStr for FailOn {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.trim().eq_ignore_ascii_case("none") {
+            return Ok(FailOn::None);
+        }
+        s.parse::<Severity>().map(FailOn::At).map_err(|e| format!("{e}, or none"))
+    }
+}
+
+impl fmt::Display for FailOn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FailOn::None => f.write_str("none"),
+            FailOn::At(s) => s.fmt(f),
+        }
+    }
+}
+
+/// `--max SEV=N`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Budget {
+    pub severity: Severity,
+    pub max: u64,
+}
+
+impl FromStr for Budget {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (sev, n) = s.split_once('=').ok_or_else(|| format!("`{s}` is not SEVERITY=COUNT (e.g. medium=10)"))?;
+        let severity = sev.parse::<Severity>()?;
+        let max = n
+            .trim()
+            .parse::<u64>()
+            .map_err(|_| format!("`{n}` in `{s}` is not a non-negative whole number"))?;
+        Ok(Budget { severity, max })
+    }
+}
+
+/// One allowlist entry, from the policy file or `--allow`.
+#[derive(Clone, Debug)]
+pub struct AllowEntry {
+    pub id: String,
+    pub reason: Option<String>,
+    pub expires: Option<Date>,
+    pub package: Option<String>,
+    pub repository: Option<(String, GlobMatcher)>,
+    /// Where the entry was written (`file:line:column` or `--allow`), for warnings.
+    pub origin: String,
+}
+
+impl AllowEntry {
+    pub fn from_flag(id: &str) -> Self {
+        AllowEntry {
+            id: id.trim().to_string(),
+            reason: None,
+            expires: None,
+            package: None,
+            repository: None,
+            origin: "--allow".to_string(),
+        }
+    }
+
+    /// Entries expire at the end of their date (UTC): an entry dated today still applies.
+    pub fn is_expired(&self, today: Date) -> bool {
+        self.expires.is_some_and(|d| d < today)
+    }
+
+    fn matches(&self, finding: &Finding, repository: &str) -> bool {
+        self.id.eq_ignore_ascii_case(&finding.id)
+            && self.package.as_ref().is_none_or(|p| finding.package_names().any(|n| n == p))
+            && self.repository.as_ref().is_none_or(|(_, glob)| glob.is_match(repository))
+    }
+
+    fn reason(&self) -> String {
+        self.reason.clone().unwrap_or_else(|| format!("allowed by {}", self.origin))
+    }
+}
+
+/// The validated policy.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    pub fail_on: FailOn,
+    /// Budgets, at most one per severity (a later one replaces an earlier one).
+    pub budgets: Vec<Budget>,
+    pub ignore_unfixed: bool,
+    pub treat_unknown_as: Severity,
+    pub allow: Vec<AllowEntry>,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            fail_on: FailOn::At(Severity::High),
+            budgets: Vec::new(),
+            ignore_unfixed: false,
+            treat_unknown_as: Severity::Unknown,
+            allow: Vec::new(),
+        }
+    }
+}
+
+/// What the command line (flags and `ECR_SCAN_GATE_*`) says about the policy.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    pub fail_on: Option<FailOn>,
+    pub budgets: Vec<Budget>,
+    pub ignore_unfixed: bool,
+    pub allow: Vec<String>,
+}
+
+impl Policy {
+    /// Flags override the file, the file overrides defaults. `--allow` adds to the file's
+    /// allowlist; `--max` replaces the file's budget for that severity.
+    pub fn resolve(file: Option<file::PolicyFile>, overrides: Overrides) -> Policy {
+        let mut policy = Policy::default();
+        if let Some(file) = file {
+            policy.fail_on = file.fail_on.unwrap_or(policy.fail_on);
+            policy.ignore_unfixed = file.ignore_unfixed.unwrap_or(false);
+            policy.treat_unknown_as = file.treat_unknown_as.unwrap_or(Severity::Unknown);
+            policy.budgets = file.budgets;
+            policy.allow = file.allow;
+        }
+        if let Some(fail_on) = overrides.fail_on {
+            policy.fail_on = fail_on;
+        }
+        for budget in overrides.budgets {
+            policy.budgets.retain(|b| b.severity != budget.severity);
+            policy.budgets.push(budget);
+        }
+        policy.ignore_unfixed |= overrides.ignore_unfixed;
+        policy.allow.extend(overrides.allow.iter().map(|id| AllowEntry::from_flag(id)));
+        policy
+    }
+
+    fn budget(&self, severity: Severity) -> Option<u64> {
+        self.budgets.iter().find(|b| b.severity == severity).map(|b| b.max)
+    }
+
+    fn effective_severity(&self, finding: &Finding) -> Severity {
+        match finding.severity {
+            Severity::Unknown => self.treat_unknown_as,
+            other => other,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Pass,
+    Fail,
+    Error,
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::Error => "error",
+        })
+    }
+}
+
+/// The one state each finding ends in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum State {
+    Allowed,
+    IgnoredUnfixed,
+    Violation,
+    WithinBudget,
+    BelowThreshold,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Allowed => "allowed",
+            State::IgnoredUnfixed => "ignored-unfixed",
+            State::Violation => "violation",
+            State::WithinBudget => "within-budget",
+            State::BelowThreshold => "below-threshold",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct JudgedFinding {
+    pub finding: Finding,
+    /// Severity after `treat-unknown-as`; `finding.severity` keeps the original.
+    pub severity: Severity,
+    pub state: State,
+    pub reason: String,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub total: usize,
+    pub allowed: usize,
+    pub ignored: usize,
+    pub violations: usize,
+}
+
+/// Counts for every severity, most severe first, always all six keys.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct SeverityCounts {
+    pub critical: Counts,
+    pub high: Counts,
+    pub medium: Counts,
+    pub low: Counts,
+    pub informational: Counts,
+    pub unknown: Counts,
+}
+
+impl SeverityCounts {
+    pub fn get(&self, severity: Severity) -> &Counts {
+        match severity {
+            Severity::Critical => &self.critical,
+            Severity::High => &self.high,
+            Severity::Medium => &self.medium,
+            Severity::Low => &self.low,
+            Severity::Informational => &self.informational,
+            Severity::Unknown => &self.unknown,
+        }
+    }
+
+    fn get_mut(&mut self, severity: Severity) -> &mut Counts {
+        match severity {
+            Severity::Critical => &mut self.critical,
+            Severity::High => &mut self.high,
+            Severity::Medium => &mut self.medium,
+            Severity::Low => &mut self.low,
+            Severity::Informational => &mut self.informational,
+            Severity::Unknown => &mut self.unknown,
+        }
+    }
+
+    pub fn total(&self) -> Counts {
+        Severity::ALL.iter().fold(Counts::default(), |acc, s| {
+            let c = self.get(*s);
+            Counts {
+                total: acc.total + c.total,
+                allowed: acc.allowed + c.allowed,
+                ignored: acc.ignored + c.ignored,
+                violations: acc.violations + c.violations,
+            }
+        })
+    }
+}
+
+/// The judged result for one image (one platform of a multi-arch index is one image).
+#[derive(Clone, Debug)]
+pub struct ImageEvaluation {
+    pub image: ImageId,
+    pub source: Source,
+    pub scan: Option<ScanInfo>,
+    pub verdict: Verdict,
+    pub counts: SeverityCounts,
+    /// Inspector findings already closed: not judged, only counted.
+    pub closed: usize,
+    /// Most severe first.
+    pub findings: Vec<JudgedFinding>,
+    pub warnings: Vec<String>,
+    pub error: Option<ImageError>,
+}
+
+/// The judged result of a whole run: what every report renders.
+#[derive(Clone, Debug)]
+pub struct Evaluation {
+    pub verdict: Verdict,
+    pub exit_code: u8,
+    pub images: Vec<ImageEvaluation>,
+    /// Warnings about the policy itself (expired or unused allow entries).
+    pub warnings: Vec<String>,
+    /// Fail threshold in force, shown by reports.
+    pub fail_on: FailOn,
+}
+
+impl Evaluation {
+    /// Every warning of the run: the policy's, then each image's prefixed with the image.
+    pub fn all_warnings(&self) -> Vec<String> {
+        let mut all = self.warnings.clone();
+        for image in &self.images {
+            all.extend(image.warnings.iter().map(|w| format!("{}: {w}", image.image)));
+        }
+        all
+    }
+}
+
+/// Judges every image. This is the only place a finding's state or a verdict is decided.
+pub fn evaluate(images: Vec<ScannedImage>, policy: &Policy, today: Date) -> Evaluation {
+    let mut used = vec![false; policy.allow.len()];
+    let images: Vec<ImageEvaluation> =
+        images.into_iter().map(|image| judge_image(image, policy, today, &mut used)).collect();
+
+    let mut warnings = Vec::new();
+    for (entry, used) in policy.allow.iter().zip(&used) {
+        if entry.is_expired(today) {
+            warnings.push(format!(
+                "allow entry {} ({}) expired on {} and no longer suppresses anything",
+                entry.id,
+                entry.origin,
+                entry.expires.map(|d| d.to_string()).unwrap_or_default()
+            ));
+        } else if !used {
+            warnings.push(format!(
+                "allow entry {} ({}) matched no finding: remove it if it is no longer needed",
+                entry.id, entry.origin
+            ));
+        }
+    }
+    let exit_code = crate::exit::for_images(&images);
+    let verdict = if images.iter().any(|i| i.verdict == Verdict::Error) {
+        Verdict::Error
+    } else if images.iter().any(|i| i.verdict == Verdict::Fail) {
+        Verdict::Fail
+    } else {
+        Verdict::Pass
+    };
+    Evaluation { verdict, exit_code, images, warnings, fail_on: policy.fail_on }
+}
+
+fn judge_image(scanned: ScannedImage, policy: &Policy, today: Date, used: &mut [bool]) -> ImageEvaluation {
+    let ScannedImage { image, source, scan, findings, mut warnings, error } = scanned;
+    if let Some(error) = error {
+        return ImageEvaluation {
+            image,
+            source,
+            scan,
+            verdict: Verdict::Error,
+            counts: SeverityCounts::default(),
+            closed: 0,
+            findings: Vec::new(),
+            warnings,
+            error: Some(error),
+        };
+    }
+    if policy.ignore_unfixed && scan.as_ref().is_some_and(|s| s.kind == ScanKind::Basic) {
+        warnings.push(
+            "ignore-unfixed has no effect on a basic scan: basic findings carry no fix information".to_string(),
+        );
+    }
+
+    let mut closed = 0;
+    // Steps 1 and 2 decide some findings alone; the rest need per-severity totals first.
+    let mut pending: Vec<(Finding, Severity, Option<(State, String)>)> = Vec::with_capacity(findings.len());
+    for finding in findings {
+        if finding.status == FindingStatus::Closed {
+            closed += 1;
+            continue;
+        }
+        let severity = policy.effective_severity(&finding);
+        let exempt = first_exemption(&finding, &image.repository, policy, today, used, &mut warnings);
+        pending.push((finding, severity, exempt));
+    }
+
+    let judged_at = |severity: Severity| {
+        let n = pending.iter().filter(|(_, s, exempt)| *s == severity && exempt.is_none()).count();
+        match (policy.budget(severity), policy.fail_on) {
+            (Some(max), _) if n as u64 > max => {
+                (State::Violation, format!("{n} {severity} findings exceed the budget of {max}"))
+            }
+            (Some(max), _) => (State::WithinBudget, format!("{n} {severity} findings within the budget of {max}")),
+            (None, FailOn::At(threshold)) if severity >= threshold => {
+                (State::Violation, format!("{severity} is at or above fail-on {threshold}"))
+            }
+            (None, fail_on) => (State::BelowThreshold, format!("{severity} is below fail-on {fail_on}")),
+        }
+    };
+    let decisions: Vec<(State, String)> = Severity::ALL.iter().map(|s| judged_at(*s)).collect();
+    let mut judged: Vec<JudgedFinding> = pending
+        .into_iter()
+        .map(|(finding, severity, exempt)| {
+            let (state, reason) = exempt.unwrap_or_else(|| {
+                let i = Severity::ALL.iter().position(|s| *s == severity).unwrap_or(0);
+                decisions[i].clone()
+            });
+            JudgedFinding { finding, severity, state, reason }
+        })
+        .collect();
+
+    judged.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.finding.id.cmp(&b.finding.id))
+            .then_with(|| a.finding.packages.first().map(|p| &p.name).cmp(&b.finding.packages.first().map(|p| &p.name)))
+    });
+
+    let mut counts = SeverityCounts::default();
+    for j in &judged {
+        let c = counts.get_mut(j.severity);
+        c.total += 1;
+        match j.state {
+            State::Allowed => c.allowed += 1,
+            State::IgnoredUnfixed => c.ignored += 1,
+            State::Violation => c.violations += 1,
+            State::WithinBudget | State::BelowThreshold => {}
+        }
+    }
+    let verdict = if counts.total().violations > 0 { Verdict::Fail } else { Verdict::Pass };
+    ImageEvaluation { image, source, scan, verdict, counts, closed, findings: judged, warnings, error: None }
+}
+
+/// Steps 1 and 2 of the documented order: allowlist or Inspector suppression, then unfixed.
+fn first_exemption(
+    finding: &Finding,
+    repository: &str,
+    policy: &Policy,
+    today: Date,
+    used: &mut [bool],
+    warnings: &mut Vec<String>,
+) -> Option<(State, String)> {
+    let mut expired_match = None;
+    for (i, entry) in policy.allow.iter().enumerate() {
+        if !entry.matches(finding, repository) {
+            continue;
+        }
+        if entry.is_expired(today) {
+            expired_match.get_or_insert(entry);
+            continue;
+        }
+        used[i] = true;
+        return Some((State::Allowed, entry.reason()));
+    }
+    if let Some(entry) = expired_match {
+        warnings.push(format!(
+            "{} is no longer allowed: allow entry {} expired on {}",
+            finding.id,
+            entry.origin,
+            entry.expires.map(|d| d.to_string()).unwrap_or_default()
+        ));
+    }
+    if finding.status == FindingStatus::Suppressed {
+        return Some((State::Allowed, "suppressed in Amazon Inspector".to_string()));
+    }
+    if policy.ignore_unfixed && finding.fix == Fix::No {
+        return Some((State::IgnoredUnfixed, "no fix available".to_string()));
+    }
+    None
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::findings::{Package, ScanKind};
+    use time::macros::date;
+
+    const TODAY: Date = date!(2026 - 11 - 25);
+
+    pub(crate) fn image_with(verdict: Verdict, error: Option<ImageError>) -> ImageEvaluation {
+        ImageEvaluation {
+            image: ImageId::default(),
+            source: Source::File { files: vec![] },
+            scan: None,
+            verdict,
+            counts: SeverityCounts::default(),
+            closed: 0,
+            findings: vec![],
+            warnings: vec![],
+            error,
+        }
+    }
+
+    fn finding(id: &str, severity: &str, package: &str, fix: Fix) -> Finding {
+        Finding {
+            id: id.into(),
+            severity: Finding::severity_from_label(severity),
+            severity_label: severity.into(),
+            packages: vec![Package { name: package.into(), version: Some("1".into()), fixed_in: None }],
+            fix,
+            exploit_available: None,
+            cvss: None,
+            title: None,
+            description: None,
+            url: None,
+            status: FindingStatus::Active,
+        }
+    }
+
+    fn scanned(repository: &str, kind: ScanKind, findings: Vec<Finding>) -> ScannedImage {
+        ScannedImage::read(
+            ImageId { repository: repository.into(), ..Default::default() },
+            Source::File { files: vec![] },
+            ScanInfo { kind, status: "COMPLETE".into(), description: None, completed_at: None },
+            findings,
+            None,
+        )
+    }
+
+    fn run(policy: &Policy, findings: Vec<Finding>) -> Evaluation {
+        evaluate(vec![scanned("app/web", ScanKind::Enhanced, findings)], policy, TODAY)
+    }
+
+    fn states(eval: &Evaluation) -> Vec<(String, State)> {
+        eval.images[0].findings.iter().map(|j| (j.finding.id.clone(), j.state)).collect()
+    }
+
+    fn entry(id: &str) -> AllowEntry {
+        AllowEntry { reason: Some("because".into()), ..AllowEntry::from_flag(id) }
+    }
+
+    #[test]
+    fn default_policy_fails_on_high_and_above() {
+        let eval = run(
+            &Policy::default(),
+            vec![finding("A", "CRITICAL", "p", Fix::Yes), finding("B", "HIGH", "p", Fix::Yes), finding("C", "MEDIUM", "p", Fix::Yes)],
+        );
+        assert_eq!(
+            states(&eval),
+            vec![("A".into(), State::Violation), ("B".into(), State::Violation), ("C".into(), State::BelowThreshold)]
+        );
+        assert_eq!(eval.verdict, Verdict::Fail);
+        assert_eq!(eval.exit_code, crate::exit::POLICY_VIOLATION);
+    }
+
+    #[test]
+    fn fail_on_none_passes_everything_without_budgets() {
+        let policy = Policy { fail_on: FailOn::None, ..Policy::default() };
+        let eval = run(&policy, vec![finding("A", "CRITICAL", "p", Fix::Yes)]);
+        assert_eq!(eval.verdict, Verdict::Pass);
+        assert_eq!(eval.exit_code, crate::exit::PASS);
+    }
+
+    #[test]
+    fn budget_tolerates_up_to_n_then_all_violate() {
+        let policy = Policy { budgets: vec![Budget { severity: Severity::Medium, max: 2 }], ..Policy::default() };
+        let two = vec![finding("A", "MEDIUM", "p", Fix::Yes), finding("B", "MEDIUM", "p", Fix::Yes)];
+        assert!(states(&run(&policy, two.clone())).iter().all(|(_, s)| *s == State::WithinBudget));
+        let mut three = two;
+        three.push(finding("C", "MEDIUM", "p", Fix::Yes));
+        assert!(states(&run(&policy, three)).iter().all(|(_, s)| *s == State::Violation));
+    }
+
+    #[test]
+    fn budget_overrides_fail_on_for_its_severity() {
+        let policy = Policy { budgets: vec![Budget { severity: Severity::Critical, max: 1 }], ..Policy::default() };
+        let eval = run(&policy, vec![finding("A", "CRITICAL", "p", Fix::Yes)]);
+        assert_eq!(states(&eval)[0].1, State::WithinBudget);
+        let policy = Policy { budgets: vec![Budget { severity: Severity::Low, max: 0 }], ..Policy::default() };
+        let eval = run(&policy, vec![finding("A", "LOW", "p", Fix::Yes)]);
+        assert_eq!(states(&eval)[0].1, State::Violation);
+    }
+
+    #[test]
+    fn allowed_findings_do_not_count_against_a_budget() {
+        let policy = Policy {
+            budgets: vec![Budget { severity: Severity::High, max: 1 }],
+            allow: vec![entry("A")],
+            ..Policy::default()
+        };
+        let eval = run(&policy, vec![finding("A", "HIGH", "p", Fix::Yes), finding("B", "HIGH", "p", Fix::Yes)]);
+        assert_eq!(states(&eval), vec![("A".into(), State::Allowed), ("B".into(), State::WithinBudget)]);
+    }
+
+    #[test]
+    fn ignore_unfixed_ignores_only_known_unfixed() {
+        let policy = Policy { ignore_unfixed: true, ..Policy::default() };
+        let eval = run(
+            &policy,
+            vec![
+                finding("A", "HIGH", "p", Fix::No),
+                finding("B", "HIGH", "p", Fix::Partial),
+                finding("C", "HIGH", "p", Fix::Unknown),
+            ],
+        );
+        assert_eq!(
+            states(&eval),
+            vec![("A".into(), State::IgnoredUnfixed), ("B".into(), State::Violation), ("C".into(), State::Violation)]
+        );
+        assert_eq!(eval.images[0].counts.high, Counts { total: 3, allowed: 0, ignored: 1, violations: 2 });
+    }
+
+    #[test]
+    fn ignore_unfixed_on_a_basic_scan_warns() {
+        let policy = Policy { ignore_unfixed: true, ..Policy::default() };
+        let eval = evaluate(vec![scanned("r", ScanKind::Basic, vec![])], &policy, TODAY);
+        assert!(eval.images[0].warnings[0].contains("basic scan"));
+    }
+
+    #[test]
+    fn allowlist_wins_over_ignore_unfixed_and_carries_its_reason() {
+        let policy = Policy { ignore_unfixed: true, allow: vec![entry("a")], ..Policy::default() };
+        let eval = run(&policy, vec![finding("A", "HIGH", "p", Fix::No)]);
+        let j = &eval.images[0].findings[0];
+        assert_eq!((j.state, j.reason.as_str()), (State::Allowed, "because"));
+    }
+
+    #[test]
+    fn entry_expiring_today_still_applies_yesterday_does_not() {
+        let mut today = entry("A");
+        today.expires = Some(TODAY);
+        let eval = run(&Policy { allow: vec![today], ..Policy::default() }, vec![finding("A", "HIGH", "p", Fix::Yes)]);
+        assert_eq!(states(&eval)[0].1, State::Allowed);
+        assert!(eval.warnings.is_empty(), "{:?}", eval.warnings);
+
+        let mut yesterday = entry("A");
+        yesterday.expires = Some(date!(2026 - 11 - 24));
+        let eval =
+            run(&Policy { allow: vec![yesterday], ..Policy::default() }, vec![finding("A", "HIGH", "p", Fix::Yes)]);
+        assert_eq!(states(&eval)[0].1, State::Violation);
+        assert!(eval.warnings[0].contains("expired on 2026-11-24"), "{:?}", eval.warnings);
+        assert!(eval.images[0].warnings[0].contains("no longer allowed"));
+    }
+
+    #[test]
+    fn unused_entry_warns() {
+        let eval = run(&Policy { allow: vec![entry("CVE-UNUSED")], ..Policy::default() }, vec![]);
+        assert!(eval.warnings[0].contains("CVE-UNUSED") && eval.warnings[0].contains("matched no finding"));
+    }
+
+    #[test]
+    fn package_scope_limits_an_entry() {
+        let mut scoped = entry("A");
+        scoped.package = Some("libwebp".into());
+        let policy = Policy { allow: vec![scoped], ..Policy::default() };
+        let eval = run(&policy, vec![finding("A", "HIGH", "libwebp", Fix::Yes), finding("A", "HIGH", "other", Fix::Yes)]);
+        let by_pkg: Vec<_> =
+            eval.images[0].findings.iter().map(|j| (j.finding.packages[0].name.as_str(), j.state)).collect();
+        assert_eq!(by_pkg, vec![("libwebp", State::Allowed), ("other", State::Violation)]);
+    }
+
+    #[test]
+    fn repository_glob_scopes_an_entry_and_star_crosses_slashes() {
+        let mut scoped = entry("A");
+        scoped.repository = Some(("app/*".into(), file::compile_glob("app/*").unwrap()));
+        let policy = Policy { allow: vec![scoped], ..Policy::default() };
+        let images = vec![
+            scanned("app/team/web", ScanKind::Enhanced, vec![finding("A", "HIGH", "p", Fix::Yes)]),
+            scanned("other/web", ScanKind::Enhanced, vec![finding("A", "HIGH", "p", Fix::Yes)]),
+        ];
+        let eval = evaluate(images, &policy, TODAY);
+        assert_eq!(eval.images[0].findings[0].state, State::Allowed);
+        assert_eq!(eval.images[1].findings[0].state, State::Violation);
+        let q = file::compile_glob("app/we?").unwrap();
+        assert!(q.is_match("app/web") && !q.is_match("app/webs"));
+    }
+
+    #[test]
+    fn inspector_suppressed_is_allowed_and_closed_is_only_counted() {
+        let mut suppressed = finding("S", "CRITICAL", "p", Fix::Yes);
+        suppressed.status = FindingStatus::Suppressed;
+        let mut closed = finding("C", "CRITICAL", "p", Fix::Yes);
+        closed.status = FindingStatus::Closed;
+        let eval = run(&Policy::default(), vec![suppressed, closed]);
+        let img = &eval.images[0];
+        assert_eq!(img.findings.len(), 1);
+        assert_eq!(img.findings[0].reason, "suppressed in Amazon Inspector");
+        assert_eq!(img.closed, 1);
+        assert_eq!(eval.verdict, Verdict::Pass);
+    }
+
+    #[test]
+    fn treat_unknown_as_ranks_unknown_findings() {
+        let policy = Policy { treat_unknown_as: Severity::High, ..Policy::default() };
+        let eval = run(&policy, vec![finding("U", "UNDEFINED", "p", Fix::Yes)]);
+        let j = &eval.images[0].findings[0];
+        assert_eq!((j.severity, j.finding.severity, j.state), (Severity::High, Severity::Unknown, State::Violation));
+        assert_eq!(eval.images[0].counts.high.total, 1);
+    }
+
+    #[test]
+    fn budgets_count_per_image() {
+        let policy = Policy { budgets: vec![Budget { severity: Severity::High, max: 1 }], ..Policy::default() };
+        let images = vec![
+            scanned("a", ScanKind::Enhanced, vec![finding("A", "HIGH", "p", Fix::Yes)]),
+            scanned("b", ScanKind::Enhanced, vec![finding("A", "HIGH", "p", Fix::Yes)]),
+        ];
+        assert_eq!(evaluate(images, &policy, TODAY).verdict, Verdict::Pass);
+    }
+
+    #[test]
+    fn every_finding_ends_in_exactly_one_state_and_counts_add_up() {
+        let policy = Policy {
+            ignore_unfixed: true,
+            allow: vec![entry("A")],
+            budgets: vec![Budget { severity: Severity::Medium, max: 5 }],
+            ..Policy::default()
+        };
+        let eval = run(
+            &policy,
+            vec![
+                finding("A", "HIGH", "p", Fix::Yes),
+                finding("B", "HIGH", "p", Fix::No),
+                finding("C", "CRITICAL", "p", Fix::Yes),
+                finding("D", "MEDIUM", "p", Fix::Yes),
+                finding("E", "LOW", "p", Fix::Yes),
+            ],
+        );
+        let img = &eval.images[0];
+        assert!(img.findings.iter().all(|j| !j.reason.is_empty()));
+        let t = img.counts.total();
+        assert_eq!((t.total, t.allowed, t.ignored, t.violations), (5, 1, 1, 1));
+    }
+
+    #[test]
+    fn flags_add_allow_entries_and_replace_budgets() {
+        let file = file::parse(
+            "fail-on = \"critical\"\n[max]\nmedium = 3\nlow = 1\n[[allow]]\nid = \"A\"\nreason = \"r\"\n",
+            "p.toml",
+        )
+        .unwrap();
+        let policy = Policy::resolve(
+            Some(file),
+            Overrides {
+                budgets: vec!["medium=7".parse().unwrap()],
+                allow: vec!["B".into()],
+                ..Default::default()
+            },
+        );
+        assert_eq!(policy.fail_on, FailOn::At(Severity::Critical));
+        assert_eq!(policy.budget(Severity::Medium), Some(7));
+        assert_eq!(policy.budget(Severity::Low), Some(1));
+        assert_eq!(policy.allow.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(), vec!["A", "B"]);
+    }
+
+    #[test]
+    fn flag_values_parse() {
+        assert_eq!("NONE".parse::<FailOn>(), Ok(FailOn::None));
+        assert_eq!("Medium".parse::<FailOn>(), Ok(FailOn::At(Severity::Medium)));
+        assert!("severe".parse::<FailOn>().is_err());
+        assert_eq!("HIGH=3".parse::<Budget>(), Ok(Budget { severity: Severity::High, max: 3 }));
+        assert!("high".parse::<Budget>().is_err());
+        assert!("high=-1".parse::<Budget>().is_err());
+    }
+}

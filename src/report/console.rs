@@ -1,0 +1,124 @@
+//! Human-readable report: per image a summary and the violating findings, then warnings and
+//! the overall verdict. Colour only when asked for (a terminal without NO_COLOR).
+
+use std::io::{self, Write};
+
+use comfy_table::{presets, CellAlignment, ContentArrangement, Table};
+
+use super::escape::{terminal, truncate};
+use crate::findings::Severity;
+use crate::policy::{Evaluation, ImageEvaluation, State, Verdict};
+
+pub fn write(eval: &Evaluation, out: &mut dyn Write, color: bool) -> io::Result<()> {
+    let paint = |text: &str, code: &str| if color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() };
+    for image in &eval.images {
+        write_image(image, out, &paint)?;
+    }
+    let warnings = eval.all_warnings();
+    if !warnings.is_empty() {
+        writeln!(out, "{}", paint("Warnings:", "33;1"))?;
+        for w in &warnings {
+            writeln!(out, "  - {}", terminal(w))?;
+        }
+        writeln!(out)?;
+    }
+    let images = eval.images.len();
+    let failing = eval.images.iter().filter(|i| i.verdict == Verdict::Fail).count();
+    let errors = eval.images.iter().filter(|i| i.verdict == Verdict::Error).count();
+    let summary = match eval.verdict {
+        Verdict::Pass => format!("{} {images} image(s) pass the policy (fail-on {})", paint("PASS", "32;1"), eval.fail_on),
+        Verdict::Fail => format!(
+            "{} {failing} of {images} image(s) violate the policy (fail-on {})",
+            paint("FAIL", "31;1"),
+            eval.fail_on
+        ),
+        Verdict::Error => format!(
+            "{} {errors} of {images} image(s) could not be judged{}",
+            paint("ERROR", "31;1"),
+            if failing > 0 { format!(", {failing} violate the policy") } else { String::new() }
+        ),
+    };
+    writeln!(out, "Verdict: {summary} (exit code {})", eval.exit_code)
+}
+
+fn write_image(image: &ImageEvaluation, out: &mut dyn Write, paint: &dyn Fn(&str, &str) -> String) -> io::Result<()> {
+    writeln!(out, "{}", paint(&terminal(&image.image.to_string()), "1"))?;
+    if let Some(registry) = &image.image.registry_id {
+        let region = image.image.region.as_deref().map(|r| format!(" ({r})")).unwrap_or_default();
+        writeln!(out, "  registry: {}{}", terminal(registry), terminal(&region))?;
+    }
+    if let Some(index) = &image.image.index_digest {
+        writeln!(out, "  index:    {}", terminal(index))?;
+    }
+    if let Some(scan) = &image.scan {
+        let kind = match scan.kind {
+            crate::findings::ScanKind::Basic => "basic",
+            crate::findings::ScanKind::Enhanced => "enhanced",
+        };
+        let completed = scan.completed_at.as_deref().map(|t| format!(", completed {t}")).unwrap_or_default();
+        writeln!(out, "  scan:     {kind}, {}{completed}", terminal(&scan.status))?;
+    }
+    if let Some(error) = &image.error {
+        writeln!(out, "  {} {}", paint("error:", "31;1"), terminal(&error.message))?;
+        writeln!(out, "  verdict:  {}\n", paint("ERROR", "31;1"))?;
+        return Ok(());
+    }
+
+    let mut counts = Table::new();
+    counts.load_style(presets::UTF8_FULL_CONDENSED);
+    counts.set_header(vec!["severity", "total", "allowed", "ignored", "violations"]);
+    for severity in Severity::ALL {
+        let c = image.counts.get(severity);
+        counts.add_row(vec![
+            severity.to_string(),
+            c.total.to_string(),
+            c.allowed.to_string(),
+            c.ignored.to_string(),
+            c.violations.to_string(),
+        ]);
+    }
+    for col in 1..5 {
+        if let Some(column) = counts.column_mut(col) {
+            column.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    for line in counts.to_string().lines() {
+        writeln!(out, "  {line}")?;
+    }
+    if image.closed > 0 {
+        writeln!(out, "  note: {} closed Inspector finding(s) not judged", image.closed)?;
+    }
+
+    let violations: Vec<_> = image.findings.iter().filter(|j| j.state == State::Violation).collect();
+    if !violations.is_empty() {
+        let mut table = Table::new();
+        table.load_style(presets::UTF8_FULL_CONDENSED);
+        table.set_content_arrangement(ContentArrangement::Disabled);
+        table.set_header(vec!["severity", "id", "package", "version", "fixed in", "title"]);
+        for j in violations {
+            let f = &j.finding;
+            let package = f.packages.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ");
+            let version = f.packages.first().and_then(|p| p.version.as_deref()).unwrap_or("");
+            let fixed = f.packages.first().and_then(|p| p.fixed_in.as_deref()).unwrap_or("");
+            let title = f.title.as_deref().or(f.description.as_deref()).unwrap_or("");
+            table.add_row(vec![
+                j.severity.to_string(),
+                truncate(&terminal(&f.id), 40),
+                truncate(&terminal(&package), 40),
+                truncate(&terminal(version), 30),
+                truncate(&terminal(fixed), 30),
+                truncate(&terminal(title), 60),
+            ]);
+        }
+        writeln!(out, "  violations:")?;
+        for line in table.to_string().lines() {
+            writeln!(out, "  {line}")?;
+        }
+    }
+    let verdict = match image.verdict {
+        Verdict::Pass => paint("PASS", "32;1"),
+        Verdict::Fail => paint("FAIL", "31;1"),
+        Verdict::Error => paint("ERROR", "31;1"),
+    };
+    writeln!(out, "  verdict:  {verdict}\n")
+}

@@ -1,0 +1,99 @@
+//! Escaping untrusted finding text (titles, descriptions, package names come from package
+//! metadata) for each output. JSON, SARIF, JUnit and GitLab escape through their serialisers;
+//! the console and Markdown need the rules here.
+
+/// Bidirectional-override and isolate characters that can make text read differently from
+/// what it is (trojan-source style).
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+}
+
+/// Text for one line of terminal output: no escape sequences, no control characters, no bidi
+/// overrides, and no `::` that a CI runner could read as a workflow command.
+pub fn terminal(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' | '\r' | '\t' => out.push(' '),
+            c if c.is_control() || is_bidi_control(c) => {
+                out.extend(c.escape_unicode());
+            }
+            c => out.push(c),
+        }
+    }
+    neutralise_workflow_commands(&out)
+}
+
+/// GitHub and Azure runners act on `::command::` anywhere a line starts with it; a zero-width
+/// joiner between the colons keeps the text readable and inert.
+fn neutralise_workflow_commands(text: &str) -> String {
+    if text.contains("::") {
+        text.replace("::", ":\u{2060}:")
+    } else {
+        text.to_string()
+    }
+}
+
+/// Text for a Markdown table cell or paragraph: one line, Markdown and HTML specials escaped so
+/// nothing renders as a link, image, heading, table break or HTML.
+pub fn markdown(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in terminal(text).chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '|' => out.push_str("\\|"),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '#' | '!' | '~' | '{' | '}' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Shortens text for a one-line display, on a character boundary.
+pub fn truncate(text: &str, max_chars: usize) -> String {
+    if text.chars().count() <= max_chars {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(max_chars.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terminal_text_has_no_escapes_controls_or_bidi() {
+        let hostile = "\u{1b}[31mred\u{1b}]0;title\u{7} \u{202E}evil\u{2066}x\u{0}\nline2";
+        let out = terminal(hostile);
+        assert!(!out.chars().any(|c| c.is_control()), "{out:?}");
+        assert!(!out.chars().any(is_bidi_control), "{out:?}");
+        assert!(out.contains("\\u{1b}[31mred"), "{out:?}");
+    }
+
+    #[test]
+    fn terminal_text_cannot_start_a_workflow_command() {
+        let out = terminal("x\n::error file=a::pwned\n::add-mask::s");
+        assert!(!out.contains("::"), "{out}");
+        assert!(!out.lines().any(|l| l.trim_start().starts_with("::")));
+    }
+
+    #[test]
+    fn markdown_escapes_specials_and_html() {
+        let out = markdown("a | b [x](javascript:alert(1)) <img src=x onerror=alert(1)> # h *b* `c`");
+        assert!(!out.contains("<img"), "{out}");
+        assert!(out.contains("\\|") && out.contains("\\[x\\]") && out.contains("\\`c\\`"), "{out}");
+    }
+
+    #[test]
+    fn truncation_respects_characters() {
+        assert_eq!(truncate("ééééé", 3), "éé…");
+        assert_eq!(truncate("abc", 3), "abc");
+    }
+}

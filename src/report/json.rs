@@ -1,0 +1,125 @@
+//! Our own JSON report (`"version": 1`), described by `schemas/report.schema.json`.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::findings::{Cvss, ImageError, Package, ScanInfo, Source};
+use crate::policy::{Evaluation, ImageEvaluation, JudgedFinding, SeverityCounts, Verdict};
+
+#[derive(Serialize)]
+struct Report<'a> {
+    version: u32,
+    tool: Tool,
+    verdict: Verdict,
+    exit_code: u8,
+    fail_on: String,
+    images: Vec<Image<'a>>,
+    warnings: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct Tool {
+    name: &'static str,
+    version: &'static str,
+}
+
+#[derive(Serialize)]
+struct Image<'a> {
+    repository: &'a str,
+    registry_id: Option<&'a str>,
+    region: Option<&'a str>,
+    tag: Option<&'a str>,
+    digest: Option<&'a str>,
+    platform: Option<&'a str>,
+    index_digest: Option<&'a str>,
+    source: &'a Source,
+    scan: Option<&'a ScanInfo>,
+    verdict: Verdict,
+    counts: &'a SeverityCounts,
+    closed: usize,
+    findings: Vec<Finding<'a>>,
+    warnings: &'a [String],
+    error: Option<&'a ImageError>,
+}
+
+#[derive(Serialize)]
+struct Finding<'a> {
+    id: &'a str,
+    severity: &'static str,
+    original_severity: String,
+    package: Option<&'a str>,
+    version: Option<&'a str>,
+    fixed_in: Option<&'a str>,
+    packages: &'a [Package],
+    state: &'static str,
+    reason: &'a str,
+    fix_available: Option<crate::findings::Fix>,
+    exploit_available: Option<bool>,
+    status: crate::findings::FindingStatus,
+    cvss: Option<&'a Cvss>,
+    title: Option<&'a str>,
+    description: Option<&'a str>,
+    url: Option<&'a str>,
+}
+
+pub fn write(eval: &Evaluation, out: &mut dyn Write, include_findings: bool) -> io::Result<()> {
+    let report = Report {
+        version: 1,
+        tool: Tool { name: env!("CARGO_PKG_NAME"), version: env!("CARGO_PKG_VERSION") },
+        verdict: eval.verdict,
+        exit_code: eval.exit_code,
+        fail_on: eval.fail_on.to_string(),
+        images: eval.images.iter().map(|i| image(i, include_findings)).collect(),
+        warnings: eval.all_warnings(),
+    };
+    serde_json::to_writer_pretty(&mut *out, &report)?;
+    out.write_all(b"\n")
+}
+
+fn image(i: &ImageEvaluation, include_findings: bool) -> Image<'_> {
+    Image {
+        repository: &i.image.repository,
+        registry_id: i.image.registry_id.as_deref(),
+        region: i.image.region.as_deref(),
+        tag: i.image.tag.as_deref(),
+        digest: i.image.digest.as_deref(),
+        platform: i.image.platform.as_deref(),
+        index_digest: i.image.index_digest.as_deref(),
+        source: &i.source,
+        scan: i.scan.as_ref(),
+        verdict: i.verdict,
+        counts: &i.counts,
+        closed: i.closed,
+        findings: if include_findings { i.findings.iter().map(finding).collect() } else { Vec::new() },
+        warnings: &i.warnings,
+        error: i.error.as_ref(),
+    }
+}
+
+fn finding(j: &JudgedFinding) -> Finding<'_> {
+    let f = &j.finding;
+    let first = f.packages.first();
+    Finding {
+        id: &f.id,
+        severity: j.severity.as_str(),
+        original_severity: if f.is_recognised_severity() {
+            f.severity.as_str().to_string()
+        } else {
+            f.severity_label.to_ascii_lowercase()
+        },
+        package: first.map(|p| p.name.as_str()),
+        version: first.and_then(|p| p.version.as_deref()),
+        fixed_in: first.and_then(|p| p.fixed_in.as_deref()),
+        packages: &f.packages,
+        state: j.state.as_str(),
+        reason: &j.reason,
+        fix_available: f.fix.known(),
+        exploit_available: f.exploit_available,
+        status: f.status,
+        cvss: f.cvss.as_ref(),
+        title: f.title.as_deref(),
+        description: f.description.as_deref(),
+        url: f.url.as_deref(),
+    }
+}

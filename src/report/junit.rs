@@ -1,0 +1,123 @@
+//! JUnit XML for GitLab and Jenkins test views, built with `quick-junit` (which also strips
+//! control characters XML cannot hold): one testsuite per image, one testcase for the scan
+//! itself and one per finding.
+
+use std::collections::HashMap;
+use std::io::{self, Write};
+
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+
+use crate::policy::{Evaluation, ImageEvaluation, JudgedFinding, State};
+
+pub fn write(eval: &Evaluation, out: &mut dyn Write) -> io::Result<()> {
+    let mut report = Report::new("ecr-scan-gate");
+    for image in &eval.images {
+        report.add_test_suite(suite(image));
+    }
+    report.serialize(&mut *out).map_err(io::Error::other)?;
+    out.write_all(b"\n")
+}
+
+fn suite(image: &ImageEvaluation) -> TestSuite {
+    let mut suite = TestSuite::new(image.image.to_string());
+    suite.add_property(("repository", image.image.repository.as_str()));
+    if let Some(digest) = &image.image.digest {
+        suite.add_property(("digest", digest.as_str()));
+    }
+    if let Some(platform) = &image.image.platform {
+        suite.add_property(("platform", platform.as_str()));
+    }
+    suite.add_test_case(scan_case(image));
+
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for j in &image.findings {
+        *seen.entry(j.finding.id.as_str()).or_default() += 1;
+    }
+    let mut used: HashMap<String, usize> = HashMap::new();
+    for j in &image.findings {
+        let mut name = j.finding.id.clone();
+        if seen[j.finding.id.as_str()] > 1 {
+            let package = j.finding.packages.first();
+            name = format!(
+                "{} ({} {})",
+                name,
+                package.map(|p| p.name.as_str()).unwrap_or("image"),
+                package.and_then(|p| p.version.as_deref()).unwrap_or("")
+            )
+            .trim_end()
+            .to_string();
+        }
+        let n = used.entry(name.clone()).or_default();
+        *n += 1;
+        if *n > 1 {
+            name = format!("{name} #{n}");
+        }
+        suite.add_test_case(finding_case(j, name));
+    }
+    if !image.warnings.is_empty() {
+        suite.set_system_err(image.warnings.join("\n"));
+    }
+    suite
+}
+
+fn scan_case(image: &ImageEvaluation) -> TestCase {
+    let status = match &image.error {
+        Some(error) => {
+            let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            s.set_message(error.message.clone());
+            s.set_type(match error.kind {
+                crate::findings::ErrorKind::Scan => "scan-unusable",
+                crate::findings::ErrorKind::Aws => "aws-error",
+            });
+            s
+        }
+        None => TestCaseStatus::success(),
+    };
+    let mut case = TestCase::new("scan", status);
+    case.set_classname("ecr-scan-gate");
+    if let Some(scan) = &image.scan {
+        case.set_system_out(format!(
+            "{:?} scan, status {}{}",
+            scan.kind,
+            scan.status,
+            scan.completed_at.as_deref().map(|t| format!(", completed {t}")).unwrap_or_default()
+        ));
+    }
+    case
+}
+
+fn finding_case(j: &JudgedFinding, name: String) -> TestCase {
+    let f = &j.finding;
+    let summary = format!(
+        "{} {} in {}: {}",
+        j.severity,
+        f.id,
+        f.packages
+            .iter()
+            .map(|p| format!("{} {}", p.name, p.version.as_deref().unwrap_or("")).trim_end().to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+        j.reason
+    );
+    let status = match j.state {
+        State::Violation => {
+            let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            s.set_message(summary);
+            s.set_type(j.severity.as_str());
+            if let Some(description) = &f.description {
+                s.set_description(description.as_str());
+            }
+            s
+        }
+        State::Allowed | State::IgnoredUnfixed => {
+            let mut s = TestCaseStatus::skipped();
+            s.set_message(format!("{}: {}", j.state.as_str(), j.reason));
+            s
+        }
+        State::WithinBudget | State::BelowThreshold => TestCaseStatus::success(),
+    };
+    let mut case = TestCase::new(name, status);
+    let classname = f.packages.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(",");
+    case.set_classname(if classname.is_empty() { "image".to_string() } else { classname });
+    case
+}

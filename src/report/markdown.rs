@@ -1,0 +1,125 @@
+//! Markdown for `$GITHUB_STEP_SUMMARY` and merge-request notes. Every piece of finding text
+//! goes through [`escape::markdown`]; the report's own structure is the only Markdown in it.
+
+use std::io::{self, Write};
+
+use super::escape::{markdown as md, truncate};
+use crate::findings::Severity;
+use crate::policy::{Evaluation, ImageEvaluation, JudgedFinding, State, Verdict};
+
+fn verdict_badge(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Pass => "✅ pass",
+        Verdict::Fail => "❌ fail",
+        Verdict::Error => "⚠️ error",
+    }
+}
+
+pub fn write(eval: &Evaluation, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "## ECR scan gate: {}\n", verdict_badge(eval.verdict))?;
+    writeln!(out, "Policy: fail on `{}` and above. Exit code {}.\n", eval.fail_on, eval.exit_code)?;
+    writeln!(out, "| Image | Scan | Critical | High | Medium | Low | Info | Unknown | Allowed | Violations | Verdict |")?;
+    writeln!(out, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|")?;
+    for image in &eval.images {
+        let c = &image.counts;
+        let scan = image.scan.as_ref().map(|s| md(&s.status)).unwrap_or_else(|| "—".to_string());
+        let t = c.total();
+        writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            md(&image.image.to_string()),
+            scan,
+            c.critical.total,
+            c.high.total,
+            c.medium.total,
+            c.low.total,
+            c.informational.total,
+            c.unknown.total,
+            t.allowed,
+            t.violations,
+            verdict_badge(image.verdict)
+        )?;
+    }
+    writeln!(out)?;
+    for image in &eval.images {
+        write_image(image, out)?;
+    }
+    let warnings = eval.all_warnings();
+    if !warnings.is_empty() {
+        writeln!(out, "### Warnings\n")?;
+        for w in warnings {
+            writeln!(out, "- {}", md(&w))?;
+        }
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+fn write_image(image: &ImageEvaluation, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "### {}\n", md(&image.image.to_string()))?;
+    if let Some(error) = &image.error {
+        writeln!(out, "**Not judged:** {}\n", md(&error.message))?;
+        return Ok(());
+    }
+    let violations: Vec<&JudgedFinding> = image.findings.iter().filter(|j| j.state == State::Violation).collect();
+    if violations.is_empty() {
+        writeln!(out, "No violations.\n")?;
+    } else {
+        writeln!(out, "**{} violation(s)**\n", violations.len())?;
+        table(out, &violations)?;
+    }
+    if image.findings.len() > violations.len() {
+        let others: Vec<&JudgedFinding> = image.findings.iter().filter(|j| j.state != State::Violation).collect();
+        writeln!(out, "<details><summary>{} other finding(s)</summary>\n", others.len())?;
+        table(out, &others)?;
+        writeln!(out, "</details>\n")?;
+    }
+    if image.closed > 0 {
+        writeln!(out, "{} closed Inspector finding(s) not judged.\n", image.closed)?;
+    }
+    Ok(())
+}
+
+/// GitHub caps a job summary at 1 MiB; a very large image lists its most severe findings.
+const MAX_ROWS: usize = 500;
+
+fn table(out: &mut dyn Write, findings: &[&JudgedFinding]) -> io::Result<()> {
+    writeln!(out, "| Severity | ID | Package | Version | Fixed in | State | Reason |")?;
+    writeln!(out, "|---|---|---|---|---|---|---|")?;
+    for j in findings.iter().take(MAX_ROWS) {
+        let f = &j.finding;
+        let id = match f.url.as_deref().filter(|u| u.starts_with("https://")) {
+            Some(url) => format!("[{}](<{}>)", md(&f.id), url.replace(['<', '>', ' ', '\n'], "")),
+            None => md(&f.id),
+        };
+        let packages = f.packages.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ");
+        let version = f.packages.first().and_then(|p| p.version.as_deref()).unwrap_or("");
+        let fixed = f.packages.first().and_then(|p| p.fixed_in.as_deref()).unwrap_or("");
+        writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            severity_label(j.severity),
+            id,
+            md(&truncate(&packages, 80)),
+            md(&truncate(version, 40)),
+            md(&truncate(fixed, 40)),
+            j.state.as_str(),
+            md(&truncate(&j.reason, 120))
+        )?;
+    }
+    if findings.len() > MAX_ROWS {
+        writeln!(out, "\n… and {} more (see the JSON or SARIF report).", findings.len() - MAX_ROWS)?;
+    }
+    writeln!(out)
+}
+
+fn severity_label(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "🟥 critical",
+        Severity::High => "🟧 high",
+        Severity::Medium => "🟨 medium",
+        Severity::Low => "🟦 low",
+        Severity::Informational => "⬜ informational",
+        Severity::Unknown => "⬜ unknown",
+    }
+}

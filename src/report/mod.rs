@@ -1,0 +1,175 @@
+//! Reports: one module per format, each rendering the same [`Evaluation`] and deciding
+//! nothing. This module parses `-o FORMAT[=PATH]` and writes every requested report.
+
+pub mod console;
+pub mod escape;
+pub mod gitlab;
+pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod sarif;
+
+use std::fmt;
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use crate::policy::Evaluation;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Console,
+    Json,
+    Sarif,
+    Junit,
+    Markdown,
+    Gitlab,
+}
+
+impl Format {
+    const NAMES: &'static str = "console, json, sarif, junit, markdown, gitlab";
+}
+
+impl FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "console" | "table" => Ok(Format::Console),
+            "json" => Ok(Format::Json),
+            "sarif" => Ok(Format::Sarif),
+            "junit" => Ok(Format::Junit),
+            "markdown" | "md" => Ok(Format::Markdown),
+            "gitlab" => Ok(Format::Gitlab),
+            other => Err(format!("unknown report format `{other}` (expected {})", Format::NAMES)),
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Format::Console => "console",
+            Format::Json => "json",
+            Format::Sarif => "sarif",
+            Format::Junit => "junit",
+            Format::Markdown => "markdown",
+            Format::Gitlab => "gitlab",
+        })
+    }
+}
+
+/// `-o FORMAT[=PATH]`: without a path the report goes to stdout.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Output {
+    pub format: Format,
+    pub path: Option<PathBuf>,
+}
+
+impl FromStr for Output {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (format, path) = match s.split_once('=') {
+            Some((f, p)) if p.trim().is_empty() => return Err(format!("`{f}=` needs a path after `=`")),
+            Some((f, p)) => (f, Some(PathBuf::from(p))),
+            None => (s, None),
+        };
+        Ok(Output { format: format.parse()?, path })
+    }
+}
+
+/// At most one report may go to stdout, or the two would interleave into neither format.
+pub fn validate(outputs: &[Output]) -> Result<(), String> {
+    let to_stdout: Vec<String> =
+        outputs.iter().filter(|o| o.path.is_none()).map(|o| o.format.to_string()).collect();
+    if to_stdout.len() > 1 {
+        return Err(format!(
+            "only one report can go to stdout, got {}: give the others a path (e.g. -o sarif=report.sarif)",
+            to_stdout.join(" and ")
+        ));
+    }
+    Ok(())
+}
+
+/// Rendering choices that are not part of the evaluation.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    pub color: bool,
+    pub sarif_location: Option<String>,
+    /// `wait` reports only scan status, not findings.
+    pub include_findings: bool,
+}
+
+/// Writes every report. A report that cannot be written is an error, but the others are still
+/// attempted so one bad path does not lose every upload.
+pub fn write_all(eval: &Evaluation, outputs: &[Output], options: &Options) -> Result<(), String> {
+    let mut errors = Vec::new();
+    for output in outputs {
+        let result = match &output.path {
+            None => {
+                let stdout = io::stdout();
+                let mut lock = BufWriter::new(stdout.lock());
+                render(eval, output.format, &mut lock, options).and_then(|()| lock.flush())
+            }
+            Some(path) => File::create(path).and_then(|file| {
+                let mut writer = BufWriter::with_capacity(256 * 1024, file);
+                render(eval, output.format, &mut writer, options).and_then(|()| writer.flush())
+            }),
+        };
+        if let Err(e) = result {
+            let target = output.path.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "stdout".into());
+            errors.push(format!("cannot write {} report to {target}: {e}", output.format));
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors.join("\n"))
+    }
+}
+
+fn render(eval: &Evaluation, format: Format, out: &mut dyn Write, options: &Options) -> io::Result<()> {
+    match format {
+        Format::Console => console::write(eval, out, options.color),
+        Format::Json => json::write(eval, out, options.include_findings),
+        Format::Sarif => sarif::write(eval, out, options.sarif_location.as_deref()),
+        Format::Junit => junit::write(eval, out),
+        Format::Markdown => markdown::write(eval, out),
+        Format::Gitlab => gitlab::write(eval, out, &gitlab_now()),
+    }
+}
+
+fn gitlab_now() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
+    now.format(&format).unwrap_or_else(|_| "1970-01-01T00:00:00".to_string())
+}
+
+/// Colour for console output on stdout: only on a terminal, never with NO_COLOR set.
+pub fn stdout_supports_color() -> bool {
+    io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_specs_parse() {
+        assert_eq!("json".parse::<Output>().unwrap(), Output { format: Format::Json, path: None });
+        assert_eq!(
+            "SARIF=out/r.sarif".parse::<Output>().unwrap(),
+            Output { format: Format::Sarif, path: Some(PathBuf::from("out/r.sarif")) }
+        );
+        assert!("xml".parse::<Output>().is_err());
+        assert!("json=".parse::<Output>().is_err());
+    }
+
+    #[test]
+    fn two_reports_on_stdout_are_refused() {
+        let outputs: Vec<Output> = vec!["json".parse().unwrap(), "sarif".parse().unwrap()];
+        assert!(validate(&outputs).unwrap_err().contains("json and sarif"));
+        let outputs: Vec<Output> = vec!["json".parse().unwrap(), "sarif=x".parse().unwrap()];
+        assert!(validate(&outputs).is_ok());
+    }
+}

@@ -1,0 +1,89 @@
+//! The pipeline each command runs: validated settings → findings (saved files or ECR) →
+//! policy → reports → exit code. Usage errors stop here before any AWS call or report.
+
+use std::io::Write;
+
+use crate::cli::{Cli, ColorChoice, Command, EvaluateArgs};
+use crate::exit;
+use crate::findings::saved;
+use crate::policy::{self, Evaluation};
+use crate::report::{self, escape};
+
+/// Runs the parsed command line and returns the process exit code.
+pub fn run(cli: Cli) -> u8 {
+    crate::logging::init(cli.verbose, cli.quiet);
+    let color = match cli.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => report::stdout_supports_color(),
+    };
+    match cli.command {
+        Command::Evaluate(args) => evaluate(args, color, cli.quiet),
+        Command::Check(_) | Command::Wait(_) => usage_error("not built yet"),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "ecr-scan-gate", &mut std::io::stdout());
+            exit::PASS
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            match clap_mangen::Man::new(cmd).render(&mut std::io::stdout()) {
+                Ok(()) => exit::PASS,
+                Err(e) => usage_error(&format!("cannot write the man page: {e}")),
+            }
+        }
+    }
+}
+
+fn evaluate(args: EvaluateArgs, color: bool, quiet: bool) -> u8 {
+    let policy = match args.policy.resolve() {
+        Ok(p) => p,
+        Err(e) => return usage_error(&e.to_string()),
+    };
+    let outputs = match args.report.outputs() {
+        Ok(o) => o,
+        Err(e) => return usage_error(&e),
+    };
+    let images = match saved::read_inputs(&args.files) {
+        Ok(images) => images,
+        Err(e) => return usage_error(&e.to_string()),
+    };
+    let evaluation = policy::evaluate(images, &policy, crate::timestamp::today_utc());
+    let options = report::Options {
+        color,
+        sarif_location: args.report.sarif_location.clone(),
+        include_findings: true,
+    };
+    finish(&evaluation, &outputs, &options, quiet)
+}
+
+/// Reports the evaluation everywhere it was asked for and returns its exit code. A report
+/// that cannot be written never leaves the run at 0.
+pub fn finish(evaluation: &Evaluation, outputs: &[report::Output], options: &report::Options, quiet: bool) -> u8 {
+    if !quiet {
+        for warning in evaluation.all_warnings() {
+            eprintln!("warning: {}", escape::terminal(&warning));
+        }
+    }
+    for image in &evaluation.images {
+        if let Some(error) = &image.error {
+            eprintln!("error: {}: {}", escape::terminal(&image.image.to_string()), escape::terminal(&error.message));
+        }
+    }
+    match report::write_all(evaluation, outputs, options) {
+        Ok(()) => evaluation.exit_code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            if evaluation.exit_code == exit::PASS || evaluation.exit_code == exit::POLICY_VIOLATION {
+                exit::USAGE
+            } else {
+                evaluation.exit_code
+            }
+        }
+    }
+}
+
+pub fn usage_error(message: &str) -> u8 {
+    let _ = writeln!(std::io::stderr(), "error: {}", message.replace('\n', "\nerror: "));
+    exit::USAGE
+}

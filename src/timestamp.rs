@@ -1,0 +1,63 @@
+//! Timestamps and dates: AWS gives ISO-8601 strings (CLI) or epoch seconds (API/SDK); reports
+//! always show RFC 3339 in UTC so `check` and `evaluate` print the same thing.
+
+use time::format_description::well_known::Rfc3339;
+use time::{Date, OffsetDateTime, UtcOffset};
+
+pub fn parse_rfc3339(text: &str) -> Result<String, String> {
+    let parsed = OffsetDateTime::parse(text.trim(), &Rfc3339)
+        .map_err(|e| format!("invalid timestamp `{text}`: {e}"))?;
+    format(parsed)
+}
+
+pub fn from_epoch_seconds(seconds: f64) -> Result<String, String> {
+    if !seconds.is_finite() {
+        return Err(format!("invalid epoch timestamp {seconds}"));
+    }
+    let nanos = (seconds * 1e9).round() as i128;
+    let parsed = OffsetDateTime::from_unix_timestamp_nanos(nanos)
+        .map_err(|e| format!("invalid epoch timestamp {seconds}: {e}"))?;
+    format(parsed)
+}
+
+/// Epoch seconds plus nanoseconds, as the SDK's `DateTime` stores them.
+pub fn from_epoch_parts(seconds: i64, nanos: u32) -> Result<String, String> {
+    let parsed = OffsetDateTime::from_unix_timestamp_nanos(seconds as i128 * 1_000_000_000 + nanos as i128)
+        .map_err(|e| format!("invalid epoch timestamp {seconds}: {e}"))?;
+    format(parsed)
+}
+
+fn format(t: OffsetDateTime) -> Result<String, String> {
+    // Millisecond precision is all AWS ever gives; rounding keeps float noise out of reports.
+    let millis = (t.nanosecond() + 500_000) / 1_000_000;
+    let t = t.to_offset(UtcOffset::UTC).replace_nanosecond(millis.min(999) * 1_000_000).map_err(|e| e.to_string())?;
+    t.format(&Rfc3339).map_err(|e| e.to_string())
+}
+
+/// Today's date in UTC: allowlist entries expire at the end of their date, UTC.
+pub fn today_utc() -> Date {
+    OffsetDateTime::now_utc().date()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_are_normalised_to_utc() {
+        assert_eq!(parse_rfc3339("2019-12-04T13:53:08-08:00").unwrap(), "2019-12-04T21:53:08Z");
+        assert_eq!(parse_rfc3339("2026-11-20T09:14:31.512000+00:00").unwrap(), "2026-11-20T09:14:31.512Z");
+    }
+
+    #[test]
+    fn epoch_seconds_match_the_iso_form() {
+        assert_eq!(from_epoch_seconds(1763630071.512).unwrap(), "2025-11-20T09:14:31.512Z");
+        assert_eq!(from_epoch_parts(1763630071, 512_000_000).unwrap(), "2025-11-20T09:14:31.512Z");
+    }
+
+    #[test]
+    fn garbage_is_rejected() {
+        assert!(parse_rfc3339("yesterday").is_err());
+        assert!(from_epoch_seconds(f64::NAN).is_err());
+    }
+}
