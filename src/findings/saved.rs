@@ -308,7 +308,8 @@ impl RawBasic {
         Finding {
             severity: Finding::severity_from_label(&label),
             severity_label: label,
-            title: Some(self.name.clone()),
+            // Basic findings have no title; the name is the vulnerability id.
+            title: None,
             id: self.name,
             packages,
             fix: Fix::Unknown,

@@ -26,14 +26,14 @@ pub fn write(eval: &Evaluation, out: &mut dyn Write, color: bool) -> io::Result<
     let failing = eval.images.iter().filter(|i| i.verdict == Verdict::Fail).count();
     let errors = eval.images.iter().filter(|i| i.verdict == Verdict::Error).count();
     let summary = match eval.verdict {
-        Verdict::Pass => format!("{} {images} image(s) pass the policy (fail-on {})", paint("PASS", "32;1"), eval.fail_on),
+        Verdict::Pass => format!("{} — {images} image(s) pass the policy (fail-on {})", paint("PASS", "32;1"), eval.fail_on),
         Verdict::Fail => format!(
-            "{} {failing} of {images} image(s) violate the policy (fail-on {})",
+            "{} — {failing} of {images} image(s) violate the policy (fail-on {})",
             paint("FAIL", "31;1"),
             eval.fail_on
         ),
         Verdict::Error => format!(
-            "{} {errors} of {images} image(s) could not be judged{}",
+            "{} — {errors} of {images} image(s) could not be judged{}",
             paint("ERROR", "31;1"),
             if failing > 0 { format!(", {failing} violate the policy") } else { String::new() }
         ),

@@ -54,6 +54,30 @@ pub fn markdown(text: &str) -> String {
     out
 }
 
+/// A reference URL fit to be a link: http(s) only, and every character RFC 3986 does not
+/// allow percent-encoded, so hostile metadata cannot break out of an attribute or a link.
+pub fn url(text: &str) -> Option<String> {
+    let text = text.trim();
+    let lower = text.to_ascii_lowercase();
+    if !(lower.starts_with("https://") || lower.starts_with("http://")) || text.len() <= "https://".len() {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let allowed = c.is_ascii_alphanumeric() || "-._~:/?#[]@!$&'()*+,;=%".contains(c);
+        // `'` and `()` are legal in a URI but close Markdown links and HTML attributes.
+        if allowed && !matches!(c, '\'' | '(' | ')') {
+            out.push(c);
+        } else {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    Some(out)
+}
+
 /// Shortens text for a one-line display, on a character boundary.
 pub fn truncate(text: &str, max_chars: usize) -> String {
     if text.chars().count() <= max_chars {
@@ -89,6 +113,16 @@ mod tests {
         let out = markdown("a | b [x](javascript:alert(1)) <img src=x onerror=alert(1)> # h *b* `c`");
         assert!(!out.contains("<img"), "{out}");
         assert!(out.contains("\\|") && out.contains("\\[x\\]") && out.contains("\\`c\\`"), "{out}");
+    }
+
+    #[test]
+    fn urls_are_http_only_and_encoded() {
+        assert_eq!(url("javascript:alert(1)"), None);
+        assert_eq!(
+            url("https://x.test/a?id=1&b=\"><b>x</b>").as_deref(),
+            Some("https://x.test/a?id=1&b=%22%3E%3Cb%3Ex%3C/b%3E")
+        );
+        assert_eq!(url("https://x.test/a b(c)").as_deref(), Some("https://x.test/a%20b%28c%29"));
     }
 
     #[test]

@@ -93,7 +93,7 @@ fn vulnerability(image: &ImageEvaluation, j: &JudgedFinding) -> Value {
     }
     let identifier_type = if f.id.starts_with("CVE-") { "cve" } else { "ecr" };
     let mut identifier = json!({"type": identifier_type, "name": f.id, "value": f.id});
-    let url = f.url.clone().filter(|u| u.starts_with("https://") || u.starts_with("http://"));
+    let url = f.url.as_deref().and_then(crate::report::escape::url);
     if let Some(url) = &url {
         identifier["url"] = json!(url);
     }

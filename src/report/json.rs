@@ -1,4 +1,4 @@
-//! Our own JSON report (`"version": 1`), described by `schemas/report.schema.json`.
+//! Our own JSON report (`"version": 1`), described by `fixtures/schemas/report-v1.schema.json`.
 
 use std::io::{self, Write};
 

@@ -88,8 +88,8 @@ fn table(out: &mut dyn Write, findings: &[&JudgedFinding]) -> io::Result<()> {
     writeln!(out, "|---|---|---|---|---|---|---|")?;
     for j in findings.iter().take(MAX_ROWS) {
         let f = &j.finding;
-        let id = match f.url.as_deref().filter(|u| u.starts_with("https://")) {
-            Some(url) => format!("[{}](<{}>)", md(&f.id), url.replace(['<', '>', ' ', '\n'], "")),
+        let id = match f.url.as_deref().and_then(super::escape::url) {
+            Some(url) => format!("[{}]({url})", md(&f.id)),
             None => md(&f.id),
         };
         let packages = f.packages.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ");

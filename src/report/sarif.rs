@@ -150,7 +150,7 @@ fn rule(j: &JudgedFinding, score: f64) -> ReportingDescriptor {
         .default_configuration(ReportingConfiguration::builder().level(json!("error")).build())
         .properties(properties)
         .build();
-    builder.help_uri = f.url.clone().filter(|u| u.starts_with("https://") || u.starts_with("http://"));
+    builder.help_uri = f.url.as_deref().and_then(super::escape::url);
     builder
 }
 
