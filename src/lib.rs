@@ -6,11 +6,11 @@
 //! the code. [`run`] strings the steps together for each command.
 
 pub mod cli;
-// pub mod ecr;
+pub mod ecr;
 pub mod exit;
 pub mod findings;
 pub mod image_ref;
-// pub mod live;
+pub mod live;
 pub mod logging;
 pub mod policy;
 pub mod report;

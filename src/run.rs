@@ -19,7 +19,8 @@ pub fn run(cli: Cli) -> u8 {
     };
     match cli.command {
         Command::Evaluate(args) => evaluate(args, color, cli.quiet),
-        Command::Check(_) | Command::Wait(_) => usage_error("not built yet"),
+        Command::Check(args) => crate::live::check(args, color, cli.quiet),
+        Command::Wait(args) => crate::live::wait(args, color, cli.quiet),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "ecr-scan-gate", &mut std::io::stdout());

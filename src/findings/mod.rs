@@ -3,6 +3,7 @@
 //! `crate::ecr`) produces the same [`ScannedImage`], so policy and reports never see where
 //! findings came from.
 
+pub mod record;
 pub mod saved;
 pub mod status;
 

@@ -13,9 +13,8 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
 use super::status::{classify, Usability};
-use super::{
-    Cvss, Finding, FindingStatus, Fix, ImageError, ImageId, Package, ScanInfo, ScanKind, ScannedImage, Source,
-};
+use super::record::{BasicRecord, EnhancedRecord};
+use super::{ImageError, ImageId, ScanInfo, ScanKind, ScannedImage, Source};
 
 /// A saved input that cannot be read: always a usage error (exit 2), decided before judging.
 #[derive(Debug, thiserror::Error)]
@@ -151,9 +150,9 @@ fn image_from_pages(group: Vec<(String, RawPage)>) -> ScannedImage {
     let mut findings = Vec::new();
     for (_, page) in group {
         if let Some(scan_findings) = page.image_scan_findings {
-            findings.extend(scan_findings.findings.unwrap_or_default().into_iter().map(RawBasic::into_finding));
+            findings.extend(scan_findings.findings.unwrap_or_default().into_iter().map(BasicRecord::into_finding));
             findings.extend(
-                scan_findings.enhanced_findings.unwrap_or_default().into_iter().map(RawEnhanced::into_finding),
+                scan_findings.enhanced_findings.unwrap_or_default().into_iter().map(EnhancedRecord::into_finding),
             );
         }
     }
@@ -229,8 +228,8 @@ struct RawScanFindings {
     #[allow(dead_code)] // validated so a corrupt file is rejected, not shown
     vulnerability_source_updated_at: Option<Timestamp>,
     finding_severity_counts: Option<BTreeMap<String, u64>>,
-    findings: Option<Vec<RawBasic>>,
-    enhanced_findings: Option<Vec<RawEnhanced>>,
+    findings: Option<Vec<BasicRecord>>,
+    enhanced_findings: Option<Vec<EnhancedRecord>>,
 }
 
 /// A timestamp as the AWS CLI prints it (ISO-8601 string) or as the raw API / SDK gives it
@@ -263,195 +262,10 @@ impl<'de> Deserialize<'de> for Timestamp {
     }
 }
 
-#[derive(Deserialize)]
-struct RawBasic {
-    name: String,
-    description: Option<String>,
-    uri: Option<String>,
-    severity: Option<String>,
-    #[serde(default)]
-    attributes: Vec<RawAttribute>,
-}
-
-#[derive(Deserialize)]
-struct RawAttribute {
-    key: String,
-    value: Option<String>,
-}
-
-impl RawBasic {
-    fn into_finding(self) -> Finding {
-        let mut attrs: BTreeMap<String, String> = BTreeMap::new();
-        for a in self.attributes {
-            if let Some(v) = a.value {
-                attrs.insert(a.key, v);
-            }
-        }
-        let score = |key: &str| attrs.get(key).and_then(|v| v.parse::<f64>().ok());
-        let cvss = match (score("CVSS3_SCORE"), attrs.get("CVSS3_VECTOR")) {
-            (None, None) => match (score("CVSS2_SCORE"), attrs.get("CVSS2_VECTOR")) {
-                (None, None) => None,
-                (score, vector) => Some(Cvss { score, vector: vector.cloned() }),
-            },
-            (score, vector) => Some(Cvss { score, vector: vector.cloned() }),
-        };
-        let packages = attrs
-            .get("package_name")
-            .map(|name| Package {
-                name: name.clone(),
-                version: attrs.get("package_version").cloned(),
-                fixed_in: None,
-            })
-            .into_iter()
-            .collect();
-        let label = self.severity.unwrap_or_default();
-        Finding {
-            severity: Finding::severity_from_label(&label),
-            severity_label: label,
-            // Basic findings have no title; the name is the vulnerability id.
-            title: None,
-            id: self.name,
-            packages,
-            fix: Fix::Unknown,
-            exploit_available: None,
-            cvss,
-            description: self.description,
-            url: self.uri,
-            status: FindingStatus::Active,
-        }
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RawEnhanced {
-    description: Option<String>,
-    finding_arn: Option<String>,
-    package_vulnerability_details: Option<RawVulnDetails>,
-    score: Option<f64>,
-    score_details: Option<RawScoreDetails>,
-    severity: Option<String>,
-    status: Option<String>,
-    title: Option<String>,
-    fix_available: Option<String>,
-    exploit_available: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RawVulnDetails {
-    vulnerability_id: Option<String>,
-    #[serde(default)]
-    vulnerable_packages: Vec<RawVulnPackage>,
-    #[serde(default)]
-    cvss: Vec<RawCvss>,
-    source_url: Option<String>,
-    #[serde(default)]
-    reference_urls: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RawVulnPackage {
-    name: Option<String>,
-    version: Option<String>,
-    release: Option<String>,
-    epoch: Option<i64>,
-    fixed_in_version: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RawCvss {
-    base_score: Option<f64>,
-    scoring_vector: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RawScoreDetails {
-    cvss: Option<RawScoreCvss>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RawScoreCvss {
-    score: Option<f64>,
-    scoring_vector: Option<String>,
-}
-
-impl RawEnhanced {
-    fn into_finding(self) -> Finding {
-        let details = self.package_vulnerability_details;
-        let id = details
-            .as_ref()
-            .and_then(|d| d.vulnerability_id.clone())
-            .or_else(|| self.title.as_ref().map(|t| t.split(" - ").next().unwrap_or(t).to_string()))
-            .or(self.finding_arn)
-            .unwrap_or_else(|| "UNKNOWN".to_string());
-        let packages = details
-            .as_ref()
-            .map(|d| d.vulnerable_packages.iter().map(enhanced_package).collect())
-            .unwrap_or_default();
-        let cvss = self
-            .score_details
-            .and_then(|s| s.cvss)
-            .map(|c| Cvss { score: c.score.or(self.score), vector: c.scoring_vector })
-            .or_else(|| {
-                details.as_ref().and_then(|d| d.cvss.first()).map(|c| Cvss {
-                    score: c.base_score.or(self.score),
-                    vector: c.scoring_vector.clone(),
-                })
-            })
-            .or(self.score.map(|score| Cvss { score: Some(score), vector: None }));
-        let url = details.as_ref().and_then(|d| d.source_url.clone().or_else(|| d.reference_urls.first().cloned()));
-        let label = self.severity.unwrap_or_default();
-        let status = match self.status.as_deref().map(str::to_ascii_uppercase).as_deref() {
-            Some("SUPPRESSED") => FindingStatus::Suppressed,
-            Some("CLOSED") => FindingStatus::Closed,
-            // ACTIVE, absent, or a status added later: judge it rather than drop it.
-            _ => FindingStatus::Active,
-        };
-        Finding {
-            id,
-            severity: Finding::severity_from_label(&label),
-            severity_label: label,
-            packages,
-            fix: Fix::from_ecr(self.fix_available.as_deref()),
-            exploit_available: self.exploit_available.map(|e| e.eq_ignore_ascii_case("YES")),
-            cvss,
-            title: self.title,
-            description: self.description,
-            url,
-            status,
-        }
-    }
-}
-
-/// Inspector splits a version into epoch, version and release; people read them as one.
-fn enhanced_package(p: &RawVulnPackage) -> Package {
-    let version = p.version.as_ref().map(|v| {
-        let mut full = String::new();
-        if let Some(epoch) = p.epoch.filter(|e| *e > 0) {
-            full.push_str(&format!("{epoch}:"));
-        }
-        full.push_str(v);
-        if let Some(release) = p.release.as_deref().filter(|r| !r.is_empty()) {
-            full.push('-');
-            full.push_str(release);
-        }
-        full
-    });
-    Package {
-        name: p.name.clone().unwrap_or_default(),
-        version,
-        fixed_in: p.fixed_in_version.clone().filter(|v| crate::findings::is_version(v)),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::findings::Fix;
 
     fn parse_str(text: &str) -> Result<Vec<ScannedImage>, InputError> {
         let pages = parse(text.as_bytes(), "t.json")?;

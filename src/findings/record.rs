@@ -1,0 +1,199 @@
+//! The raw shape of one ECR finding, basic (`ImageScanFinding`) or enhanced
+//! (`EnhancedImageScanFinding`), and its normalisation into a [`Finding`]. The saved-JSON
+//! reader deserialises these records; the live ECR reader fills them from SDK types; both then
+//! share this one mapping.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::{Cvss, Finding, FindingStatus, Fix, Package};
+
+#[derive(Deserialize)]
+pub struct BasicRecord {
+    pub name: String,
+    pub description: Option<String>,
+    pub uri: Option<String>,
+    pub severity: Option<String>,
+    #[serde(default)]
+    pub attributes: Vec<Attribute>,
+}
+
+#[derive(Deserialize)]
+pub struct Attribute {
+    pub key: String,
+    pub value: Option<String>,
+}
+
+impl BasicRecord {
+    pub fn into_finding(self) -> Finding {
+        let mut attrs: BTreeMap<String, String> = BTreeMap::new();
+        for a in self.attributes {
+            if let Some(v) = a.value {
+                attrs.insert(a.key, v);
+            }
+        }
+        let score = |key: &str| attrs.get(key).and_then(|v| v.parse::<f64>().ok());
+        let cvss = match (score("CVSS3_SCORE"), attrs.get("CVSS3_VECTOR")) {
+            (None, None) => match (score("CVSS2_SCORE"), attrs.get("CVSS2_VECTOR")) {
+                (None, None) => None,
+                (score, vector) => Some(Cvss { score, vector: vector.cloned() }),
+            },
+            (score, vector) => Some(Cvss { score, vector: vector.cloned() }),
+        };
+        let packages = attrs
+            .get("package_name")
+            .map(|name| Package {
+                name: name.clone(),
+                version: attrs.get("package_version").cloned(),
+                fixed_in: None,
+            })
+            .into_iter()
+            .collect();
+        let label = self.severity.unwrap_or_default();
+        Finding {
+            severity: Finding::severity_from_label(&label),
+            severity_label: label,
+            // Basic findings have no title; the name is the vulnerability id.
+            title: None,
+            id: self.name,
+            packages,
+            fix: Fix::Unknown,
+            exploit_available: None,
+            cvss,
+            description: self.description,
+            url: self.uri,
+            status: FindingStatus::Active,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EnhancedRecord {
+    pub description: Option<String>,
+    pub finding_arn: Option<String>,
+    pub package_vulnerability_details: Option<VulnerabilityDetails>,
+    pub score: Option<f64>,
+    pub score_details: Option<ScoreDetails>,
+    pub severity: Option<String>,
+    pub status: Option<String>,
+    pub title: Option<String>,
+    pub fix_available: Option<String>,
+    pub exploit_available: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VulnerabilityDetails {
+    pub vulnerability_id: Option<String>,
+    #[serde(default)]
+    pub vulnerable_packages: Vec<VulnerablePackage>,
+    #[serde(default)]
+    pub cvss: Vec<CvssRecord>,
+    pub source_url: Option<String>,
+    #[serde(default)]
+    pub reference_urls: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VulnerablePackage {
+    pub name: Option<String>,
+    pub version: Option<String>,
+    pub release: Option<String>,
+    pub epoch: Option<i64>,
+    pub fixed_in_version: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CvssRecord {
+    pub base_score: Option<f64>,
+    pub scoring_vector: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScoreDetails {
+    pub cvss: Option<ScoreCvss>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScoreCvss {
+    pub score: Option<f64>,
+    pub scoring_vector: Option<String>,
+}
+
+impl EnhancedRecord {
+    pub fn into_finding(mut self) -> Finding {
+        // The SDK reports an absent score as 0.0; saved JSON omits it. Both mean "no score".
+        self.score = self.score.filter(|s| *s > 0.0);
+        let details = self.package_vulnerability_details;
+        let id = details
+            .as_ref()
+            .and_then(|d| d.vulnerability_id.clone())
+            .or_else(|| self.title.as_ref().map(|t| t.split(" - ").next().unwrap_or(t).to_string()))
+            .or(self.finding_arn)
+            .unwrap_or_else(|| "UNKNOWN".to_string());
+        let packages = details
+            .as_ref()
+            .map(|d| d.vulnerable_packages.iter().map(enhanced_package).collect())
+            .unwrap_or_default();
+        let cvss = self
+            .score_details
+            .and_then(|s| s.cvss)
+            .map(|c| Cvss { score: c.score.filter(|s| *s > 0.0).or(self.score), vector: c.scoring_vector })
+            .or_else(|| {
+                details.as_ref().and_then(|d| d.cvss.first()).map(|c| Cvss {
+                    score: c.base_score.filter(|s| *s > 0.0).or(self.score),
+                    vector: c.scoring_vector.clone(),
+                })
+            })
+            .or(self.score.map(|score| Cvss { score: Some(score), vector: None }));
+        let url = details.as_ref().and_then(|d| d.source_url.clone().or_else(|| d.reference_urls.first().cloned()));
+        let label = self.severity.unwrap_or_default();
+        let status = match self.status.as_deref().map(str::to_ascii_uppercase).as_deref() {
+            Some("SUPPRESSED") => FindingStatus::Suppressed,
+            Some("CLOSED") => FindingStatus::Closed,
+            // ACTIVE, absent, or a status added later: judge it rather than drop it.
+            _ => FindingStatus::Active,
+        };
+        Finding {
+            id,
+            severity: Finding::severity_from_label(&label),
+            severity_label: label,
+            packages,
+            fix: Fix::from_ecr(self.fix_available.as_deref()),
+            exploit_available: self.exploit_available.map(|e| e.eq_ignore_ascii_case("YES")),
+            cvss,
+            title: self.title,
+            description: self.description,
+            url,
+            status,
+        }
+    }
+}
+
+/// Inspector splits a version into epoch, version and release; people read them as one.
+fn enhanced_package(p: &VulnerablePackage) -> Package {
+    let version = p.version.as_ref().map(|v| {
+        let mut full = String::new();
+        if let Some(epoch) = p.epoch.filter(|e| *e > 0) {
+            full.push_str(&format!("{epoch}:"));
+        }
+        full.push_str(v);
+        if let Some(release) = p.release.as_deref().filter(|r| !r.is_empty()) {
+            full.push('-');
+            full.push_str(release);
+        }
+        full
+    });
+    Package {
+        name: p.name.clone().unwrap_or_default(),
+        version,
+        fixed_in: p.fixed_in_version.clone().filter(|v| crate::findings::is_version(v)),
+    }
+}
+
