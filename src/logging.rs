@@ -25,7 +25,7 @@ pub fn init(verbose: u8, quiet: bool) {
         Ok(value) if !value.trim().is_empty() => value,
         _ => match (quiet, verbose) {
             (true, _) => "error".to_string(),
-            (false, 0) => "warn,ecr_scan_gate=info".to_string(),
+            (false, 0) => "warn".to_string(),
             (false, 1) => "warn,ecr_scan_gate=debug,aws_sdk_ecr=debug".to_string(),
             (false, _) => "info,ecr_scan_gate=trace,aws_sdk_ecr=debug".to_string(),
         },
