@@ -23,7 +23,7 @@ for run in 1 2 3 4 5; do
   /usr/bin/time -f "%e %M" -o "$out/time" "$bin" evaluate "$data/basic.json" "$data/enhanced.json" -q \
     -o console="$out/report.txt" -o json="$out/report.json" -o sarif="$out/report.sarif" \
     -o junit="$out/report.xml" -o markdown="$out/report.md" -o gitlab="$out/gl.json" || [ $? -eq 1 ]
-  read -r wall rss < "$out/time"
+  read -r wall rss < <(tail -n 1 "$out/time")
   echo "run $run: wall ${wall}s, peak RSS $((rss / 1024)) MiB"
   if [ -z "$best" ] || awk "BEGIN{exit !($wall < ${best%% *})}"; then best="$wall $rss"; fi
 done

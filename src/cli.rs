@@ -29,7 +29,13 @@ pub struct Cli {
     pub verbose: u8,
 
     /// Only errors on stderr (no warnings, no progress)
-    #[arg(short, long, global = true, conflicts_with = "verbose", env = "ECR_SCAN_GATE_QUIET")]
+    #[arg(
+        short,
+        long,
+        global = true,
+        conflicts_with = "verbose",
+        env = "ECR_SCAN_GATE_QUIET"
+    )]
     pub quiet: bool,
 
     /// Colour in console output
@@ -77,7 +83,12 @@ pub struct EvaluateArgs {
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// Image references: repo, repo:tag, repo@sha256:…, or a full ECR URI
-    #[arg(required = true, value_name = "IMAGE", env = "ECR_SCAN_GATE_IMAGES", value_delimiter = ' ')]
+    #[arg(
+        required = true,
+        value_name = "IMAGE",
+        env = "ECR_SCAN_GATE_IMAGES",
+        value_delimiter = ' '
+    )]
     pub images: Vec<String>,
     #[command(flatten)]
     pub policy: PolicyArgs,
@@ -92,10 +103,21 @@ pub struct CheckArgs {
 #[derive(Debug, Args)]
 pub struct WaitArgs {
     /// Image references: repo, repo:tag, repo@sha256:…, or a full ECR URI
-    #[arg(required = true, value_name = "IMAGE", env = "ECR_SCAN_GATE_IMAGES", value_delimiter = ' ')]
+    #[arg(
+        required = true,
+        value_name = "IMAGE",
+        env = "ECR_SCAN_GATE_IMAGES",
+        value_delimiter = ' '
+    )]
     pub images: Vec<String>,
     /// Reports of scan status (no findings); without it one status line per image on stderr
-    #[arg(short = 'o', long = "output", value_name = "FORMAT[=PATH]", env = "ECR_SCAN_GATE_OUTPUT", value_delimiter = ',')]
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "FORMAT[=PATH]",
+        env = "ECR_SCAN_GATE_OUTPUT",
+        value_delimiter = ','
+    )]
     pub outputs: Vec<Output>,
     #[command(flatten)]
     pub wait: WaitOptions,
@@ -109,13 +131,23 @@ pub struct PolicyArgs {
     #[arg(long, value_name = "SEVERITY", env = "ECR_SCAN_GATE_FAIL_ON")]
     pub fail_on: Option<FailOn>,
     /// Budget: up to N judged findings of SEVERITY pass, more all violate (repeatable; replaces the file's budget)
-    #[arg(long = "max", value_name = "SEVERITY=N", env = "ECR_SCAN_GATE_MAX", value_delimiter = ',')]
+    #[arg(
+        long = "max",
+        value_name = "SEVERITY=N",
+        env = "ECR_SCAN_GATE_MAX",
+        value_delimiter = ','
+    )]
     pub max: Vec<Budget>,
     /// Findings with no fix available do not violate (enhanced scans only)
     #[arg(long, env = "ECR_SCAN_GATE_IGNORE_UNFIXED")]
     pub ignore_unfixed: bool,
     /// Allow a vulnerability id (repeatable; adds to the policy file's allowlist)
-    #[arg(long = "allow", value_name = "ID", env = "ECR_SCAN_GATE_ALLOW", value_delimiter = ',')]
+    #[arg(
+        long = "allow",
+        value_name = "ID",
+        env = "ECR_SCAN_GATE_ALLOW",
+        value_delimiter = ','
+    )]
     pub allow: Vec<String>,
     /// Policy file [default: .ecr-scan-gate.toml if present]
     #[arg(long, value_name = "FILE", env = "ECR_SCAN_GATE_POLICY")]
@@ -125,7 +157,13 @@ pub struct PolicyArgs {
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     /// Report FORMAT to PATH, or to stdout without `=PATH` (repeatable): console, json, sarif, junit, markdown, gitlab [default: console]
-    #[arg(short = 'o', long = "output", value_name = "FORMAT[=PATH]", env = "ECR_SCAN_GATE_OUTPUT", value_delimiter = ',')]
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "FORMAT[=PATH]",
+        env = "ECR_SCAN_GATE_OUTPUT",
+        value_delimiter = ','
+    )]
     pub outputs: Vec<Output>,
     /// File every SARIF result points at (e.g. Dockerfile) [default: the repository name]
     #[arg(long, value_name = "PATH", env = "ECR_SCAN_GATE_SARIF_LOCATION")]
@@ -182,7 +220,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         }
         return Err(format!("`{text}` is not a duration"));
     }
-    humantime::parse_duration(t).map_err(|e| format!("`{text}` is not a duration (e.g. 90, 90s, 10m): {e}"))
+    humantime::parse_duration(t)
+        .map_err(|e| format!("`{text}` is not a duration (e.g. 90, 90s, 10m): {e}"))
 }
 
 impl PolicyArgs {
@@ -203,7 +242,12 @@ impl PolicyArgs {
                 fail_on: self.fail_on,
                 budgets: self.max.clone(),
                 ignore_unfixed: self.ignore_unfixed,
-                allow: self.allow.iter().map(|a| a.trim().to_string()).filter(|a| !a.is_empty()).collect(),
+                allow: self
+                    .allow
+                    .iter()
+                    .map(|a| a.trim().to_string())
+                    .filter(|a| !a.is_empty())
+                    .collect(),
             },
         ))
     }
@@ -212,7 +256,10 @@ impl PolicyArgs {
 impl ReportArgs {
     pub fn outputs(&self) -> Result<Vec<Output>, String> {
         let outputs = if self.outputs.is_empty() {
-            vec![Output { format: report::Format::Console, path: None }]
+            vec![Output {
+                format: report::Format::Console,
+                path: None,
+            }]
         } else {
             self.outputs.clone()
         };

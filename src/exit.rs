@@ -20,7 +20,11 @@ pub fn for_images(images: &[ImageEvaluation]) -> u8 {
     if images.is_empty() {
         return USAGE;
     }
-    images.iter().map(image_code).max_by_key(|code| severity_rank(*code)).unwrap_or(PASS)
+    images
+        .iter()
+        .map(image_code)
+        .max_by_key(|code| severity_rank(*code))
+        .unwrap_or(PASS)
 }
 
 fn image_code(image: &ImageEvaluation) -> u8 {

@@ -65,15 +65,25 @@ pub fn parse(text: &str) -> Result<ImageRef, String> {
         }
     };
     if !is_repository(name) {
-        return bad("repository names are lowercase letters, digits and . _ - / (2–256 characters)");
+        return bad(
+            "repository names are lowercase letters, digits and . _ - / (2–256 characters)",
+        );
     }
-    Ok(ImageRef { original, registry_id, region, repository: name.to_string(), selector })
+    Ok(ImageRef {
+        original,
+        registry_id,
+        region,
+        repository: name.to_string(),
+        selector,
+    })
 }
 
 /// `<12 digits>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]`
 fn parse_registry(host: &str) -> Option<(String, String)> {
     let host = host.to_ascii_lowercase();
-    let rest = host.strip_suffix(".amazonaws.com.cn").or_else(|| host.strip_suffix(".amazonaws.com"))?;
+    let rest = host
+        .strip_suffix(".amazonaws.com.cn")
+        .or_else(|| host.strip_suffix(".amazonaws.com"))?;
     let mut parts = rest.splitn(4, '.');
     let account = parts.next()?;
     let dkr = parts.next()?;
@@ -84,20 +94,28 @@ fn parse_registry(host: &str) -> Option<(String, String)> {
         && dkr == "dkr"
         && (ecr == "ecr" || ecr == "ecr-fips")
         && !region.is_empty()
-        && region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
     valid.then(|| (account.to_string(), region.to_string()))
 }
 
 fn is_digest(text: &str) -> bool {
-    text.strip_prefix("sha256:")
-        .is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+    text.strip_prefix("sha256:").is_some_and(|hex| {
+        hex.len() == 64
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
 }
 
 /// ECR tags: up to 300 characters of letters, digits, `_`, `.`, `-` (docker's grammar).
 fn is_tag(tag: &str) -> bool {
     !tag.is_empty()
         && tag.len() <= 300
-        && tag.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+        && tag
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
         && !tag.starts_with(['.', '-'])
 }
 
@@ -106,7 +124,9 @@ fn is_repository(name: &str) -> bool {
     (2..=256).contains(&name.len())
         && name.split('/').all(|part| {
             !part.is_empty()
-                && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-'))
+                && part.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
+                })
                 && part.starts_with(|c: char| c.is_ascii_alphanumeric())
                 && part.ends_with(|c: char| c.is_ascii_alphanumeric())
         })
@@ -121,22 +141,40 @@ mod tests {
     #[test]
     fn bare_repository_means_latest() {
         let r = parse("app/web").unwrap();
-        assert_eq!((r.repository.as_str(), r.selector), ("app/web", Selector::Tag("latest".into())));
+        assert_eq!(
+            (r.repository.as_str(), r.selector),
+            ("app/web", Selector::Tag("latest".into()))
+        );
         assert_eq!(r.registry_id, None);
     }
 
     #[test]
     fn tag_and_digest_forms() {
-        assert_eq!(parse("web:v1.2").unwrap().selector, Selector::Tag("v1.2".into()));
-        assert_eq!(parse(&format!("team/web@{DIGEST}")).unwrap().selector, Selector::Digest(DIGEST.into()));
+        assert_eq!(
+            parse("web:v1.2").unwrap().selector,
+            Selector::Tag("v1.2".into())
+        );
+        assert_eq!(
+            parse(&format!("team/web@{DIGEST}")).unwrap().selector,
+            Selector::Digest(DIGEST.into())
+        );
     }
 
     #[test]
     fn full_uris_supply_registry_and_region() {
         for (uri, region) in [
-            ("123456789012.dkr.ecr.us-east-1.amazonaws.com/app/web:v1", "us-east-1"),
-            ("123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com/app/web:v1", "us-gov-west-1"),
-            ("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/app/web:v1", "cn-north-1"),
+            (
+                "123456789012.dkr.ecr.us-east-1.amazonaws.com/app/web:v1",
+                "us-east-1",
+            ),
+            (
+                "123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com/app/web:v1",
+                "us-gov-west-1",
+            ),
+            (
+                "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/app/web:v1",
+                "cn-north-1",
+            ),
         ] {
             let r = parse(uri).unwrap();
             assert_eq!(r.registry_id.as_deref(), Some("123456789012"));

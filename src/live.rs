@@ -24,7 +24,11 @@ pub fn check(args: CheckArgs, color: bool, quiet: bool) -> u8 {
         Err(code) => return code,
     };
     let evaluation = policy::evaluate(images, &policy, crate::timestamp::today_utc());
-    let options = report::Options { color, sarif_location: args.report.sarif_location.clone(), include_findings: true };
+    let options = report::Options {
+        color,
+        sarif_location: args.report.sarif_location.clone(),
+        include_findings: true,
+    };
     finish(&evaluation, &outputs, &options, quiet)
 }
 
@@ -49,13 +53,22 @@ pub fn wait(args: WaitArgs, color: bool, quiet: bool) -> u8 {
         }
         return evaluation.exit_code;
     }
-    let options = report::Options { color, sarif_location: None, include_findings: false };
+    let options = report::Options {
+        color,
+        sarif_location: None,
+        include_findings: false,
+    };
     finish(&evaluation, &args.outputs, &options, quiet)
 }
 
 /// Parses and checks every reference, then resolves, waits and fetches. `Err` is an exit code
 /// for a usage error, decided before any AWS call.
-fn gather(images: &[String], aws: &AwsArgs, wait: &WaitOptions, mode: Mode) -> Result<Vec<ScannedImage>, u8> {
+fn gather(
+    images: &[String],
+    aws: &AwsArgs,
+    wait: &WaitOptions,
+    mode: Mode,
+) -> Result<Vec<ScannedImage>, u8> {
     let refs = references(images, aws).map_err(|e| usage_error(&e))?;
     wait.validate().map_err(|e| usage_error(&e))?;
     let settings = AwsSettings {
@@ -78,7 +91,13 @@ fn gather(images: &[String], aws: &AwsArgs, wait: &WaitOptions, mode: Mode) -> R
         .build()
         .map_err(|e| usage_error(&format!("cannot start the async runtime: {e}")))?;
     runtime
-        .block_on(ecr::gate(refs, &settings, &wait, mode, aws.concurrency as usize))
+        .block_on(ecr::gate(
+            refs,
+            &settings,
+            &wait,
+            mode,
+            aws.concurrency as usize,
+        ))
         .map_err(|e| usage_error(&e))
 }
 
@@ -91,12 +110,16 @@ fn references(images: &[String], aws: &AwsArgs) -> Result<Vec<ImageRef>, String>
             Ok(r) => {
                 if let (Some(uri), Some(flag)) = (&r.region, &aws.region) {
                     if uri != flag {
-                        problems.push(format!("image `{text}` is in region {uri} but --region says {flag}"));
+                        problems.push(format!(
+                            "image `{text}` is in region {uri} but --region says {flag}"
+                        ));
                     }
                 }
                 if let (Some(uri), Some(flag)) = (&r.registry_id, &aws.registry_id) {
                     if uri != flag {
-                        problems.push(format!("image `{text}` is in registry {uri} but --registry-id says {flag}"));
+                        problems.push(format!(
+                            "image `{text}` is in registry {uri} but --registry-id says {flag}"
+                        ));
                     }
                 }
                 refs.push(r);
@@ -132,7 +155,11 @@ mod tests {
     #[test]
     fn uri_contradicting_flags_is_a_usage_error() {
         let uri = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app/web:v1".to_string();
-        assert!(references(&[uri.clone()], &aws(Some("us-east-1"), Some("123456789012"))).is_ok());
+        assert!(references(
+            &[uri.clone()],
+            &aws(Some("us-east-1"), Some("123456789012"))
+        )
+        .is_ok());
         let err = references(&[uri.clone()], &aws(Some("eu-west-1"), None)).unwrap_err();
         assert!(err.contains("--region"), "{err}");
         let err = references(&[uri], &aws(None, Some("210987654321"))).unwrap_err();
@@ -141,7 +168,14 @@ mod tests {
 
     #[test]
     fn every_bad_reference_is_named() {
-        let err = references(&["Bad:ref".into(), "ok/repo".into(), "x@sha256:1".into()], &aws(None, None)).unwrap_err();
-        assert!(err.contains("Bad:ref") && err.contains("x@sha256:1"), "{err}");
+        let err = references(
+            &["Bad:ref".into(), "ok/repo".into(), "x@sha256:1".into()],
+            &aws(None, None),
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("Bad:ref") && err.contains("x@sha256:1"),
+            "{err}"
+        );
     }
 }

@@ -60,7 +60,12 @@ fn evaluate(args: EvaluateArgs, color: bool, quiet: bool) -> u8 {
 
 /// Reports the evaluation everywhere it was asked for and returns its exit code. A report
 /// that cannot be written never leaves the run at 0.
-pub fn finish(evaluation: &Evaluation, outputs: &[report::Output], options: &report::Options, quiet: bool) -> u8 {
+pub fn finish(
+    evaluation: &Evaluation,
+    outputs: &[report::Output],
+    options: &report::Options,
+    quiet: bool,
+) -> u8 {
     if !quiet {
         for warning in evaluation.all_warnings() {
             eprintln!("warning: {}", escape::terminal(&warning));
@@ -68,14 +73,19 @@ pub fn finish(evaluation: &Evaluation, outputs: &[report::Output], options: &rep
     }
     for image in &evaluation.images {
         if let Some(error) = &image.error {
-            eprintln!("error: {}: {}", escape::terminal(&image.image.to_string()), escape::terminal(&error.message));
+            eprintln!(
+                "error: {}: {}",
+                escape::terminal(&image.image.to_string()),
+                escape::terminal(&error.message)
+            );
         }
     }
     match report::write_all(evaluation, outputs, options) {
         Ok(()) => evaluation.exit_code,
         Err(e) => {
             eprintln!("error: {e}");
-            if evaluation.exit_code == exit::PASS || evaluation.exit_code == exit::POLICY_VIOLATION {
+            if evaluation.exit_code == exit::PASS || evaluation.exit_code == exit::POLICY_VIOLATION
+            {
                 exit::USAGE
             } else {
                 evaluation.exit_code
@@ -85,6 +95,10 @@ pub fn finish(evaluation: &Evaluation, outputs: &[report::Output], options: &rep
 }
 
 pub fn usage_error(message: &str) -> u8 {
-    let _ = writeln!(std::io::stderr(), "error: {}", message.replace('\n', "\nerror: "));
+    let _ = writeln!(
+        std::io::stderr(),
+        "error: {}",
+        message.replace('\n', "\nerror: ")
+    );
     exit::USAGE
 }

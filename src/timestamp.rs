@@ -22,15 +22,19 @@ pub fn from_epoch_seconds(seconds: f64) -> Result<String, String> {
 
 /// Epoch seconds plus nanoseconds, as the SDK's `DateTime` stores them.
 pub fn from_epoch_parts(seconds: i64, nanos: u32) -> Result<String, String> {
-    let parsed = OffsetDateTime::from_unix_timestamp_nanos(seconds as i128 * 1_000_000_000 + nanos as i128)
-        .map_err(|e| format!("invalid epoch timestamp {seconds}: {e}"))?;
+    let parsed =
+        OffsetDateTime::from_unix_timestamp_nanos(seconds as i128 * 1_000_000_000 + nanos as i128)
+            .map_err(|e| format!("invalid epoch timestamp {seconds}: {e}"))?;
     format(parsed)
 }
 
 fn format(t: OffsetDateTime) -> Result<String, String> {
     // Millisecond precision is all AWS ever gives; rounding keeps float noise out of reports.
     let millis = (t.nanosecond() + 500_000) / 1_000_000;
-    let t = t.to_offset(UtcOffset::UTC).replace_nanosecond(millis.min(999) * 1_000_000).map_err(|e| e.to_string())?;
+    let t = t
+        .to_offset(UtcOffset::UTC)
+        .replace_nanosecond(millis.min(999) * 1_000_000)
+        .map_err(|e| e.to_string())?;
     t.format(&Rfc3339).map_err(|e| e.to_string())
 }
 
@@ -45,14 +49,26 @@ mod tests {
 
     #[test]
     fn offsets_are_normalised_to_utc() {
-        assert_eq!(parse_rfc3339("2019-12-04T13:53:08-08:00").unwrap(), "2019-12-04T21:53:08Z");
-        assert_eq!(parse_rfc3339("2026-11-20T09:14:31.512000+00:00").unwrap(), "2026-11-20T09:14:31.512Z");
+        assert_eq!(
+            parse_rfc3339("2019-12-04T13:53:08-08:00").unwrap(),
+            "2019-12-04T21:53:08Z"
+        );
+        assert_eq!(
+            parse_rfc3339("2026-11-20T09:14:31.512000+00:00").unwrap(),
+            "2026-11-20T09:14:31.512Z"
+        );
     }
 
     #[test]
     fn epoch_seconds_match_the_iso_form() {
-        assert_eq!(from_epoch_seconds(1763630071.512).unwrap(), "2025-11-20T09:14:31.512Z");
-        assert_eq!(from_epoch_parts(1763630071, 512_000_000).unwrap(), "2025-11-20T09:14:31.512Z");
+        assert_eq!(
+            from_epoch_seconds(1763630071.512).unwrap(),
+            "2025-11-20T09:14:31.512Z"
+        );
+        assert_eq!(
+            from_epoch_parts(1763630071, 512_000_000).unwrap(),
+            "2025-11-20T09:14:31.512Z"
+        );
     }
 
     #[test]

@@ -30,7 +30,10 @@ impl RegionClient {
     /// The URI's registry first (already checked against `--registry-id`), then the flag; ECR
     /// defaults to the caller's own account when neither is given.
     pub fn registry_id(&self, reference: &ImageRef) -> Option<String> {
-        reference.registry_id.clone().or_else(|| self.registry_id.clone())
+        reference
+            .registry_id
+            .clone()
+            .or_else(|| self.registry_id.clone())
     }
 }
 
@@ -41,7 +44,10 @@ pub struct Clients {
 
 impl Clients {
     pub async fn new(settings: &AwsSettings, refs: &[ImageRef]) -> Result<Self, String> {
-        let mut regions: Vec<Option<String>> = refs.iter().map(|r| r.region.clone().or_else(|| settings.region.clone())).collect();
+        let mut regions: Vec<Option<String>> = refs
+            .iter()
+            .map(|r| r.region.clone().or_else(|| settings.region.clone()))
+            .collect();
         regions.sort();
         regions.dedup();
         let mut by_region = BTreeMap::new();
@@ -53,13 +59,25 @@ impl Clients {
             }
             by_region.insert(region.unwrap_or_else(|| client.region.clone()), client);
         }
-        Ok(Clients { by_region, default_region })
+        Ok(Clients {
+            by_region,
+            default_region,
+        })
     }
 
     pub fn for_ref(&self, reference: &ImageRef) -> RegionClient {
-        let region = reference.region.clone().or_else(|| self.default_region.clone());
-        let key = region.or_else(|| self.by_region.keys().next().cloned()).unwrap_or_default();
-        self.by_region.get(&key).or_else(|| self.by_region.values().next()).cloned().expect("a client per region")
+        let region = reference
+            .region
+            .clone()
+            .or_else(|| self.default_region.clone());
+        let key = region
+            .or_else(|| self.by_region.keys().next().cloned())
+            .unwrap_or_default();
+        self.by_region
+            .get(&key)
+            .or_else(|| self.by_region.values().next())
+            .cloned()
+            .expect("a client per region")
     }
 }
 
@@ -82,9 +100,13 @@ async fn build(settings: &AwsSettings, region: Option<String>) -> Result<RegionC
         loader = loader.endpoint_url(endpoint);
     }
     let config = loader.load().await;
-    let region = config.region().map(|r| r.to_string()).ok_or_else(|| {
+    let region = config.region().map(|r| r.to_string()).filter(|r| !r.trim().is_empty()).ok_or_else(|| {
         "no AWS region: pass --region, set AWS_REGION (or a profile region), or use a full image URI".to_string()
     })?;
     tracing::debug!(%region, endpoint = settings.endpoint_url.as_deref().unwrap_or("default"), "ECR client ready");
-    Ok(RegionClient { client: Client::new(&config), region, registry_id: settings.registry_id.clone() })
+    Ok(RegionClient {
+        client: Client::new(&config),
+        region,
+        registry_id: settings.registry_id.clone(),
+    })
 }

@@ -44,7 +44,13 @@ impl CallError {
     pub fn is_transient(&self) -> bool {
         match self {
             CallError::Service { code, .. } => {
-                matches!(code.as_str(), "ThrottlingException" | "ServerException" | "ServiceUnavailableException" | "InternalFailure")
+                matches!(
+                    code.as_str(),
+                    "ThrottlingException"
+                        | "ServerException"
+                        | "ServiceUnavailableException"
+                        | "InternalFailure"
+                )
             }
             CallError::Transport(_) => true,
         }

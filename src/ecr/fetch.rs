@@ -11,7 +11,8 @@ use super::client::RegionClient;
 use super::errors::CallError;
 use super::resolve::{describe, identifier};
 use crate::findings::record::{
-    Attribute, BasicRecord, CvssRecord, EnhancedRecord, ScoreCvss, ScoreDetails, VulnerabilityDetails, VulnerablePackage,
+    Attribute, BasicRecord, CvssRecord, EnhancedRecord, ScoreCvss, ScoreDetails,
+    VulnerabilityDetails, VulnerablePackage,
 };
 use crate::findings::{Finding, ImageError, ImageId, ScanInfo, ScanKind};
 
@@ -41,7 +42,11 @@ pub struct Read {
     pub counts: BTreeMap<String, u64>,
 }
 
-pub async fn page(client: &RegionClient, image: &ImageId, token: Option<String>) -> Result<Page, PageError> {
+pub async fn page(
+    client: &RegionClient,
+    image: &ImageId,
+    token: Option<String>,
+) -> Result<Page, PageError> {
     let output = client
         .client
         .describe_image_scan_findings()
@@ -57,15 +62,26 @@ pub async fn page(client: &RegionClient, image: &ImageId, token: Option<String>)
             if e.code() == Some("ScanNotFoundException") {
                 PageError::ScanNotFound
             } else {
-                PageError::Failed(e.into_image_error("ecr:DescribeImageScanFindings", &describe(image)))
+                PageError::Failed(
+                    e.into_image_error("ecr:DescribeImageScanFindings", &describe(image)),
+                )
             }
         })?;
     into_page(output, image).map_err(PageError::Failed)
 }
 
 /// Reads the pages after `first` (which the waiter already fetched) and returns them all.
-pub async fn all_findings(client: &RegionClient, image: &ImageId, first: Page) -> Result<Read, ImageError> {
-    let Page { scan, mut findings, counts, mut next_token } = first;
+pub async fn all_findings(
+    client: &RegionClient,
+    image: &ImageId,
+    first: Page,
+) -> Result<Read, ImageError> {
+    let Page {
+        scan,
+        mut findings,
+        counts,
+        mut next_token,
+    } = first;
     let mut seen = HashSet::new();
     let mut pages = 1;
     while let Some(token) = next_token.take() {
@@ -91,7 +107,11 @@ pub async fn all_findings(client: &RegionClient, image: &ImageId, first: Page) -
         findings.extend(page.findings);
         next_token = page.next_token;
     }
-    Ok(Read { scan, findings, counts })
+    Ok(Read {
+        scan,
+        findings,
+        counts,
+    })
 }
 
 fn into_page(output: DescribeImageScanFindingsOutput, image: &ImageId) -> Result<Page, ImageError> {
@@ -101,16 +121,29 @@ fn into_page(output: DescribeImageScanFindingsOutput, image: &ImageId) -> Result
             describe(image)
         ))
     };
-    let status = output.image_scan_status.ok_or_else(|| malformed("imageScanStatus"))?;
-    let status_text = status.status.as_ref().map(|s| s.as_str().to_string()).ok_or_else(|| malformed("a scan status"))?;
+    let status = output
+        .image_scan_status
+        .ok_or_else(|| malformed("imageScanStatus"))?;
+    let status_text = status
+        .status
+        .as_ref()
+        .map(|s| s.as_str().to_string())
+        .ok_or_else(|| malformed("a scan status"))?;
     let scan_findings = output.image_scan_findings;
-    let enhanced = scan_findings.as_ref().is_some_and(|f| f.enhanced_findings.is_some()) || status_text == "ACTIVE";
+    let enhanced = scan_findings
+        .as_ref()
+        .is_some_and(|f| f.enhanced_findings.is_some())
+        || status_text == "ACTIVE";
     let completed_at = scan_findings
         .as_ref()
         .and_then(|f| f.image_scan_completed_at)
         .and_then(|t| crate::timestamp::from_epoch_parts(t.secs(), t.subsec_nanos()).ok());
     let scan = ScanInfo {
-        kind: if enhanced { ScanKind::Enhanced } else { ScanKind::Basic },
+        kind: if enhanced {
+            ScanKind::Enhanced
+        } else {
+            ScanKind::Basic
+        },
         status: status_text,
         description: status.description,
         completed_at,
@@ -121,10 +154,27 @@ fn into_page(output: DescribeImageScanFindingsOutput, image: &ImageId) -> Result
         for (severity, n) in f.finding_severity_counts.unwrap_or_default() {
             counts.insert(severity.as_str().to_string(), u64::try_from(n).unwrap_or(0));
         }
-        findings.extend(f.findings.unwrap_or_default().into_iter().map(basic_record).map(BasicRecord::into_finding));
-        findings.extend(f.enhanced_findings.unwrap_or_default().into_iter().map(enhanced_record).map(EnhancedRecord::into_finding));
+        findings.extend(
+            f.findings
+                .unwrap_or_default()
+                .into_iter()
+                .map(basic_record)
+                .map(BasicRecord::into_finding),
+        );
+        findings.extend(
+            f.enhanced_findings
+                .unwrap_or_default()
+                .into_iter()
+                .map(enhanced_record)
+                .map(EnhancedRecord::into_finding),
+        );
     }
-    Ok(Page { scan, findings, counts, next_token: output.next_token.filter(|t| !t.is_empty()) })
+    Ok(Page {
+        scan,
+        findings,
+        counts,
+        next_token: output.next_token.filter(|t| !t.is_empty()),
+    })
 }
 
 fn basic_record(f: ImageScanFinding) -> BasicRecord {
@@ -133,7 +183,15 @@ fn basic_record(f: ImageScanFinding) -> BasicRecord {
         description: f.description,
         uri: f.uri,
         severity: f.severity.map(|s| s.as_str().to_string()),
-        attributes: f.attributes.unwrap_or_default().into_iter().map(|a| Attribute { key: a.key, value: a.value }).collect(),
+        attributes: f
+            .attributes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|a| Attribute {
+                key: a.key,
+                value: a.value,
+            })
+            .collect(),
     }
 }
 
@@ -142,32 +200,40 @@ fn enhanced_record(f: EnhancedImageScanFinding) -> EnhancedRecord {
     EnhancedRecord {
         description: f.description,
         finding_arn: f.finding_arn,
-        package_vulnerability_details: f.package_vulnerability_details.map(|d| VulnerabilityDetails {
-            vulnerability_id: d.vulnerability_id,
-            vulnerable_packages: d
-                .vulnerable_packages
-                .unwrap_or_default()
-                .into_iter()
-                .map(|p| VulnerablePackage {
-                    name: p.name,
-                    version: p.version,
-                    release: p.release,
-                    epoch: p.epoch.map(i64::from),
-                    fixed_in_version: p.fixed_in_version,
-                })
-                .collect(),
-            cvss: d
-                .cvss
-                .unwrap_or_default()
-                .into_iter()
-                .map(|c| CvssRecord { base_score: Some(c.base_score), scoring_vector: c.scoring_vector })
-                .collect(),
-            source_url: d.source_url,
-            reference_urls: d.reference_urls.unwrap_or_default(),
+        package_vulnerability_details: f.package_vulnerability_details.map(|d| {
+            VulnerabilityDetails {
+                vulnerability_id: d.vulnerability_id,
+                vulnerable_packages: d
+                    .vulnerable_packages
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|p| VulnerablePackage {
+                        name: p.name,
+                        version: p.version,
+                        release: p.release,
+                        epoch: p.epoch.map(i64::from),
+                        fixed_in_version: p.fixed_in_version,
+                    })
+                    .collect(),
+                cvss: d
+                    .cvss
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|c| CvssRecord {
+                        base_score: Some(c.base_score),
+                        scoring_vector: c.scoring_vector,
+                    })
+                    .collect(),
+                source_url: d.source_url,
+                reference_urls: d.reference_urls.unwrap_or_default(),
+            }
         }),
         score: Some(f.score),
         score_details: f.score_details.map(|s| ScoreDetails {
-            cvss: s.cvss.map(|c| ScoreCvss { score: Some(c.score), scoring_vector: c.scoring_vector }),
+            cvss: s.cvss.map(|c| ScoreCvss {
+                score: Some(c.score),
+                scoring_vector: c.scoring_vector,
+            }),
         }),
         severity: f.severity,
         status: f.status,

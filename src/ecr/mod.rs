@@ -65,7 +65,9 @@ pub async fn gate(
             // A panicked task is a bug; it must still fail the gate, never vanish.
             Err(e) => images.push(ScannedImage::failed(
                 ImageId::default(),
-                Source::Ecr { reference: String::new() },
+                Source::Ecr {
+                    reference: String::new(),
+                },
                 None,
                 ImageError::aws(format!("internal error while checking an image: {e}")),
             )),
@@ -74,8 +76,15 @@ pub async fn gate(
     Ok(images)
 }
 
-async fn gate_one(client: &client::RegionClient, reference: &ImageRef, wait: &WaitSettings, mode: Mode) -> Vec<ScannedImage> {
-    let source = Source::Ecr { reference: reference.original.clone() };
+async fn gate_one(
+    client: &client::RegionClient,
+    reference: &ImageRef,
+    wait: &WaitSettings,
+    mode: Mode,
+) -> Vec<ScannedImage> {
+    let source = Source::Ecr {
+        reference: reference.original.clone(),
+    };
     let base = ImageId {
         repository: reference.repository.clone(),
         registry_id: client.registry_id(reference),
@@ -111,12 +120,16 @@ async fn scan_one(
 ) -> ScannedImage {
     let first = match wait::until_usable(client, &image, wait).await {
         Ok(page) => page,
-        Err(wait::WaitError { error, scan }) => return ScannedImage::failed(image, source, scan, error),
+        Err(wait::WaitError { error, scan }) => {
+            return ScannedImage::failed(image, source, scan, error)
+        }
     };
     match mode {
         Mode::Wait => ScannedImage::read(image, source, first.scan, Vec::new(), None),
         Mode::Check => match fetch::all_findings(client, &image, first).await {
-            Ok(read) => ScannedImage::read(image, source, read.scan, read.findings, Some(&read.counts)),
+            Ok(read) => {
+                ScannedImage::read(image, source, read.scan, read.findings, Some(&read.counts))
+            }
             Err(error) => ScannedImage::failed(image, source, None, error),
         },
     }

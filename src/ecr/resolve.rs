@@ -9,13 +9,17 @@ use super::client::RegionClient;
 use super::errors::CallError;
 use crate::findings::{ImageError, ImageId};
 
-const INDEX_TYPES: [&str; 2] =
-    ["application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json"];
+const INDEX_TYPES: [&str; 2] = [
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+];
 
 pub fn identifier(image: &ImageId) -> ImageIdentifier {
     match (&image.digest, &image.tag) {
         (Some(digest), _) => ImageIdentifier::builder().image_digest(digest).build(),
-        (None, tag) => ImageIdentifier::builder().image_tag(tag.as_deref().unwrap_or("latest")).build(),
+        (None, tag) => ImageIdentifier::builder()
+            .image_tag(tag.as_deref().unwrap_or("latest"))
+            .build(),
     }
 }
 
@@ -32,20 +36,34 @@ pub async fn resolve(client: &RegionClient, base: &ImageId) -> Result<Vec<ImageI
         .image_ids(identifier(base))
         .send()
         .await
-        .map_err(|e| CallError::from_sdk(e).into_image_error("ecr:DescribeImages", &describe(base)))?;
+        .map_err(|e| {
+            CallError::from_sdk(e).into_image_error("ecr:DescribeImages", &describe(base))
+        })?;
     let detail = output.image_details().first().ok_or_else(|| {
-        ImageError::aws(format!("ecr:DescribeImages returned no image for {}: an empty answer is never a pass", describe(base)))
+        ImageError::aws(format!(
+            "ecr:DescribeImages returned no image for {}: an empty answer is never a pass",
+            describe(base)
+        ))
     })?;
     let digest = detail.image_digest().ok_or_else(|| {
-        ImageError::aws(format!("ecr:DescribeImages returned an image without a digest for {}", describe(base)))
+        ImageError::aws(format!(
+            "ecr:DescribeImages returned an image without a digest for {}",
+            describe(base)
+        ))
     })?;
     tracing::debug!(image = %base, %digest, "resolved");
     let resolved = ImageId {
         digest: Some(digest.to_string()),
-        registry_id: base.registry_id.clone().or_else(|| detail.registry_id().map(str::to_string)),
+        registry_id: base
+            .registry_id
+            .clone()
+            .or_else(|| detail.registry_id().map(str::to_string)),
         ..base.clone()
     };
-    let media_type = detail.image_manifest_media_type().or(detail.artifact_media_type()).unwrap_or("");
+    let media_type = detail
+        .image_manifest_media_type()
+        .or(detail.artifact_media_type())
+        .unwrap_or("");
     if !INDEX_TYPES.contains(&media_type) {
         return Ok(vec![resolved]);
     }
@@ -90,20 +108,36 @@ async fn platforms(client: &RegionClient, index: ImageId) -> Result<Vec<ImageId>
     if let Some(failure) = output.failures().first() {
         return Err(ImageError::aws(format!(
             "ecr:BatchGetImage failed for {what}: {} {}",
-            failure.failure_code().map(|c| c.as_str()).unwrap_or("unknown failure"),
+            failure
+                .failure_code()
+                .map(|c| c.as_str())
+                .unwrap_or("unknown failure"),
             failure.failure_reason().unwrap_or("")
         )));
     }
-    let manifest = output.images().first().and_then(|i| i.image_manifest()).ok_or_else(|| {
-        ImageError::aws(format!("ecr:BatchGetImage returned no manifest for the image index {what}"))
+    let manifest = output
+        .images()
+        .first()
+        .and_then(|i| i.image_manifest())
+        .ok_or_else(|| {
+            ImageError::aws(format!(
+                "ecr:BatchGetImage returned no manifest for the image index {what}"
+            ))
+        })?;
+    let parsed: Index = serde_json::from_str(manifest).map_err(|e| {
+        ImageError::aws(format!(
+            "the image index {what} is not a valid index manifest: {e}"
+        ))
     })?;
-    let parsed: Index = serde_json::from_str(manifest)
-        .map_err(|e| ImageError::aws(format!("the image index {what} is not a valid index manifest: {e}")))?;
     let index_digest = index.digest.clone();
     let images: Vec<ImageId> = parsed
         .manifests
         .into_iter()
-        .filter(|m| !m.annotations.get("vnd.docker.reference.type").is_some_and(|t| t == "attestation-manifest"))
+        .filter(|m| {
+            !m.annotations
+                .get("vnd.docker.reference.type")
+                .is_some_and(|t| t == "attestation-manifest")
+        })
         .filter_map(|m| {
             let p = m.platform?;
             if p.os == "unknown" || p.architecture == "unknown" {
@@ -122,7 +156,9 @@ async fn platforms(client: &RegionClient, index: ImageId) -> Result<Vec<ImageId>
         })
         .collect();
     if images.is_empty() {
-        return Err(ImageError::aws(format!("the image index {what} lists no platform images to gate")));
+        return Err(ImageError::aws(format!(
+            "the image index {what} lists no platform images to gate"
+        )));
     }
     tracing::debug!(index = %what, platforms = images.len(), "multi-arch index");
     Ok(images)

@@ -24,7 +24,11 @@ pub struct WaitError {
 
 /// Delays between polls: doubling from the poll interval with up to 100% jitter, capped at the
 /// max poll interval. `seed` makes the jitter repeatable for tests.
-pub fn schedule(poll: Duration, max: Duration, seed: Option<u64>) -> impl Iterator<Item = Duration> {
+pub fn schedule(
+    poll: Duration,
+    max: Duration,
+    seed: Option<u64>,
+) -> impl Iterator<Item = Duration> {
     let mut builder = ExponentialBuilder::default()
         .with_min_delay(poll)
         .with_max_delay(max)
@@ -43,7 +47,11 @@ pub fn next_sleep(delay: Duration, elapsed: Duration, timeout: Duration) -> Opti
     Some(delay.min(remaining))
 }
 
-pub async fn until_usable(client: &RegionClient, image: &ImageId, wait: &WaitSettings) -> Result<Page, WaitError> {
+pub async fn until_usable(
+    client: &RegionClient,
+    image: &ImageId,
+    wait: &WaitSettings,
+) -> Result<Page, WaitError> {
     let start = Instant::now();
     let mut delays = schedule(wait.poll_interval, wait.max_poll_interval, None);
     let mut scan_requested = false;
@@ -56,7 +64,10 @@ pub async fn until_usable(client: &RegionClient, image: &ImageId, wait: &WaitSet
                     return Ok(page);
                 }
                 Usability::Unusable(message) => {
-                    return Err(WaitError { error: ImageError::scan(message), scan: Some(page.scan) })
+                    return Err(WaitError {
+                        error: ImageError::scan(message),
+                        scan: Some(page.scan),
+                    })
                 }
                 Usability::Pending => {
                     let status = page.scan.status.clone();
@@ -67,15 +78,28 @@ pub async fn until_usable(client: &RegionClient, image: &ImageId, wait: &WaitSet
             Err(PageError::ScanNotFound) => {
                 if wait.start_scan && !scan_requested {
                     scan_requested = true;
-                    start_scan(client, image).await.map_err(|error| WaitError { error, scan: None })?;
+                    start_scan(client, image)
+                        .await
+                        .map_err(|error| WaitError { error, scan: None })?;
                 } else if start.elapsed() >= wait.scan_grace {
                     let mut message = not_found_message();
-                    message.push_str(&format!(" (still no scan {} after the start)", humantime::format_duration(wait.scan_grace)));
-                    return Err(WaitError { error: ImageError::scan(message), scan: None });
+                    message.push_str(&format!(
+                        " (still no scan {} after the start)",
+                        humantime::format_duration(wait.scan_grace)
+                    ));
+                    return Err(WaitError {
+                        error: ImageError::scan(message),
+                        scan: None,
+                    });
                 }
                 "ScanNotFound".to_string()
             }
-            Err(PageError::Failed(error)) => return Err(WaitError { error, scan: last_scan }),
+            Err(PageError::Failed(error)) => {
+                return Err(WaitError {
+                    error,
+                    scan: last_scan,
+                })
+            }
         };
         let elapsed = start.elapsed();
         let delay = delays.next().unwrap_or(wait.max_poll_interval);
@@ -110,7 +134,9 @@ async fn start_scan(client: &RegionClient, image: &ImageId) -> Result<(), ImageE
             .set_registry_id(image.registry_id.clone())
             .image_id(identifier(image))
             .customize()
-            .config_override(aws_sdk_ecr::config::Config::builder().retry_config(RetryConfig::disabled()))
+            .config_override(
+                aws_sdk_ecr::config::Config::builder().retry_config(RetryConfig::disabled()),
+            )
             .send()
             .await;
         let err = match result {
@@ -156,14 +182,24 @@ mod tests {
         let max = Duration::from_secs(30);
         let delays: Vec<Duration> = schedule(poll, max, Some(7)).take(20).collect();
         assert!(delays.iter().all(|d| *d >= poll && *d <= max), "{delays:?}");
-        assert!(delays[0] < Duration::from_secs(10), "first delay starts near the poll interval: {delays:?}");
-        assert!(delays[10..].iter().all(|d| *d == max), "later delays reach the cap: {delays:?}");
+        assert!(
+            delays[0] < Duration::from_secs(10),
+            "first delay starts near the poll interval: {delays:?}"
+        );
+        assert!(
+            delays[10..].iter().all(|d| *d == max),
+            "later delays reach the cap: {delays:?}"
+        );
     }
 
     #[test]
     fn jitter_varies_between_seeds() {
-        let a: Vec<Duration> = schedule(Duration::from_secs(1), Duration::from_secs(60), Some(1)).take(5).collect();
-        let b: Vec<Duration> = schedule(Duration::from_secs(1), Duration::from_secs(60), Some(2)).take(5).collect();
+        let a: Vec<Duration> = schedule(Duration::from_secs(1), Duration::from_secs(60), Some(1))
+            .take(5)
+            .collect();
+        let b: Vec<Duration> = schedule(Duration::from_secs(1), Duration::from_secs(60), Some(2))
+            .take(5)
+            .collect();
         assert_ne!(a, b);
     }
 

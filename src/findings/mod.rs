@@ -162,7 +162,9 @@ impl Finding {
 /// Inspector writes placeholders such as `NotAvailable` where a fixed-in version would be.
 pub fn is_version(value: &str) -> bool {
     let v = value.trim();
-    !v.is_empty() && !["notavailable", "not available", "n/a", "none", "null"].contains(&v.to_ascii_lowercase().as_str())
+    !v.is_empty()
+        && !["notavailable", "not available", "n/a", "none", "null"]
+            .contains(&v.to_ascii_lowercase().as_str())
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -238,11 +240,17 @@ pub struct ImageError {
 
 impl ImageError {
     pub fn scan(message: impl Into<String>) -> Self {
-        ImageError { kind: ErrorKind::Scan, message: message.into() }
+        ImageError {
+            kind: ErrorKind::Scan,
+            message: message.into(),
+        }
     }
 
     pub fn aws(message: impl Into<String>) -> Self {
-        ImageError { kind: ErrorKind::Aws, message: message.into() }
+        ImageError {
+            kind: ErrorKind::Aws,
+            message: message.into(),
+        }
     }
 }
 
@@ -278,12 +286,31 @@ impl ScannedImage {
         if let Some(expected) = ecr_counts {
             warnings.extend(count_mismatch(&findings, expected));
         }
-        ScannedImage { image, source, scan: Some(scan), findings, warnings, error: None }
+        ScannedImage {
+            image,
+            source,
+            scan: Some(scan),
+            findings,
+            warnings,
+            error: None,
+        }
     }
 
     /// An image that could not be judged.
-    pub fn failed(image: ImageId, source: Source, scan: Option<ScanInfo>, error: ImageError) -> Self {
-        ScannedImage { image, source, scan, findings: Vec::new(), warnings: Vec::new(), error: Some(error) }
+    pub fn failed(
+        image: ImageId,
+        source: Source,
+        scan: Option<ScanInfo>,
+        error: ImageError,
+    ) -> Self {
+        ScannedImage {
+            image,
+            source,
+            scan,
+            findings: Vec::new(),
+            warnings: Vec::new(),
+            error: Some(error),
+        }
     }
 }
 
@@ -367,7 +394,12 @@ mod tests {
         let img = ScannedImage::read(
             ImageId::default(),
             Source::File { files: vec![] },
-            ScanInfo { kind: ScanKind::Basic, status: "COMPLETE".into(), description: None, completed_at: None },
+            ScanInfo {
+                kind: ScanKind::Basic,
+                status: "COMPLETE".into(),
+                description: None,
+                completed_at: None,
+            },
             vec![f],
             None,
         );
@@ -377,7 +409,11 @@ mod tests {
     #[test]
     fn counts_that_match_give_no_warning() {
         let findings = vec![finding("a", "HIGH"), finding("b", "UNDEFINED")];
-        let expected = BTreeMap::from([("HIGH".to_string(), 1), ("UNTRIAGED".to_string(), 1), ("LOW".to_string(), 0)]);
+        let expected = BTreeMap::from([
+            ("HIGH".to_string(), 1),
+            ("UNTRIAGED".to_string(), 1),
+            ("LOW".to_string(), 0),
+        ]);
         assert_eq!(count_mismatch(&findings, &expected), None);
     }
 
@@ -386,7 +422,10 @@ mod tests {
         let findings = vec![finding("a", "HIGH")];
         let expected = BTreeMap::from([("HIGH".to_string(), 2)]);
         let warning = count_mismatch(&findings, &expected).unwrap();
-        assert!(warning.contains("count") && warning.contains("high: 1 read, 2"), "{warning}");
+        assert!(
+            warning.contains("count") && warning.contains("high: 1 read, 2"),
+            "{warning}"
+        );
     }
 
     #[test]

@@ -37,9 +37,15 @@ impl BasicRecord {
         let cvss = match (score("CVSS3_SCORE"), attrs.get("CVSS3_VECTOR")) {
             (None, None) => match (score("CVSS2_SCORE"), attrs.get("CVSS2_VECTOR")) {
                 (None, None) => None,
-                (score, vector) => Some(Cvss { score, vector: vector.cloned() }),
+                (score, vector) => Some(Cvss {
+                    score,
+                    vector: vector.cloned(),
+                }),
             },
-            (score, vector) => Some(Cvss { score, vector: vector.cloned() }),
+            (score, vector) => Some(Cvss {
+                score,
+                vector: vector.cloned(),
+            }),
         };
         let packages = attrs
             .get("package_name")
@@ -134,7 +140,11 @@ impl EnhancedRecord {
         let id = details
             .as_ref()
             .and_then(|d| d.vulnerability_id.clone())
-            .or_else(|| self.title.as_ref().map(|t| t.split(" - ").next().unwrap_or(t).to_string()))
+            .or_else(|| {
+                self.title
+                    .as_ref()
+                    .map(|t| t.split(" - ").next().unwrap_or(t).to_string())
+            })
             .or(self.finding_arn)
             .unwrap_or_else(|| "UNKNOWN".to_string());
         let packages = details
@@ -144,17 +154,32 @@ impl EnhancedRecord {
         let cvss = self
             .score_details
             .and_then(|s| s.cvss)
-            .map(|c| Cvss { score: c.score.filter(|s| *s > 0.0).or(self.score), vector: c.scoring_vector })
+            .map(|c| Cvss {
+                score: c.score.filter(|s| *s > 0.0).or(self.score),
+                vector: c.scoring_vector,
+            })
             .or_else(|| {
                 details.as_ref().and_then(|d| d.cvss.first()).map(|c| Cvss {
                     score: c.base_score.filter(|s| *s > 0.0).or(self.score),
                     vector: c.scoring_vector.clone(),
                 })
             })
-            .or(self.score.map(|score| Cvss { score: Some(score), vector: None }));
-        let url = details.as_ref().and_then(|d| d.source_url.clone().or_else(|| d.reference_urls.first().cloned()));
+            .or(self.score.map(|score| Cvss {
+                score: Some(score),
+                vector: None,
+            }));
+        let url = details.as_ref().and_then(|d| {
+            d.source_url
+                .clone()
+                .or_else(|| d.reference_urls.first().cloned())
+        });
         let label = self.severity.unwrap_or_default();
-        let status = match self.status.as_deref().map(str::to_ascii_uppercase).as_deref() {
+        let status = match self
+            .status
+            .as_deref()
+            .map(str::to_ascii_uppercase)
+            .as_deref()
+        {
             Some("SUPPRESSED") => FindingStatus::Suppressed,
             Some("CLOSED") => FindingStatus::Closed,
             // ACTIVE, absent, or a status added later: judge it rather than drop it.
@@ -166,7 +191,9 @@ impl EnhancedRecord {
             severity_label: label,
             packages,
             fix: Fix::from_ecr(self.fix_available.as_deref()),
-            exploit_available: self.exploit_available.map(|e| e.eq_ignore_ascii_case("YES")),
+            exploit_available: self
+                .exploit_available
+                .map(|e| e.eq_ignore_ascii_case("YES")),
             cvss,
             title: self.title,
             description: self.description,
@@ -193,7 +220,9 @@ fn enhanced_package(p: &VulnerablePackage) -> Package {
     Package {
         name: p.name.clone().unwrap_or_default(),
         version,
-        fixed_in: p.fixed_in_version.clone().filter(|v| crate::findings::is_version(v)),
+        fixed_in: p
+            .fixed_in_version
+            .clone()
+            .filter(|v| crate::findings::is_version(v)),
     }
 }
-

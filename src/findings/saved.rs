@@ -12,8 +12,8 @@ use std::path::Path;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
-use super::status::{classify, Usability};
 use super::record::{BasicRecord, EnhancedRecord};
+use super::status::{classify, Usability};
 use super::{ImageError, ImageId, ScanInfo, ScanKind, ScannedImage, Source};
 
 /// A saved input that cannot be read: always a usage error (exit 2), decided before judging.
@@ -24,7 +24,12 @@ pub enum InputError {
     #[error("{path}: the file is empty: expected the JSON output of `aws ecr describe-image-scan-findings`")]
     Empty { path: String },
     #[error("{path}:{line}:{column}: {message}")]
-    Json { path: String, line: usize, column: usize, message: String },
+    Json {
+        path: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
 }
 
 /// Reads every input (a path, or `-` for stdin) and merges pages that describe the same image.
@@ -32,11 +37,18 @@ pub enum InputError {
 pub fn read_inputs(inputs: &[String]) -> Result<Vec<ScannedImage>, InputError> {
     let mut pages: Vec<(String, RawPage)> = Vec::new();
     for input in inputs {
-        let display = if input == "-" { "<stdin>".to_string() } else { input.clone() };
+        let display = if input == "-" {
+            "<stdin>".to_string()
+        } else {
+            input.clone()
+        };
         let parsed = if input == "-" {
             parse(io::stdin().lock(), &display)?
         } else {
-            let file = File::open(Path::new(input)).map_err(|source| InputError::Io { path: display.clone(), source })?;
+            let file = File::open(Path::new(input)).map_err(|source| InputError::Io {
+                path: display.clone(),
+                source,
+            })?;
             parse(BufReader::with_capacity(256 * 1024, file), &display)?
         };
         pages.extend(parsed.0.into_iter().map(|p| (display.clone(), p)));
@@ -49,13 +61,23 @@ fn parse(reader: impl Read, path: &str) -> Result<Pages, InputError> {
     let pages = Pages::deserialize(&mut de).and_then(|p| de.end().map(|()| p));
     pages.map_err(|err| {
         if err.is_eof() && err.line() == 1 && err.column() == 0 {
-            return InputError::Empty { path: path.to_string() };
+            return InputError::Empty {
+                path: path.to_string(),
+            };
         }
         if err.is_io() {
-            return InputError::Io { path: path.to_string(), source: io::Error::other(err.to_string()) };
+            return InputError::Io {
+                path: path.to_string(),
+                source: io::Error::other(err.to_string()),
+            };
         }
         let message = strip_position(&err.to_string());
-        InputError::Json { path: path.to_string(), line: err.line(), column: err.column(), message }
+        InputError::Json {
+            path: path.to_string(),
+            line: err.line(),
+            column: err.column(),
+            message,
+        }
     })
 }
 
@@ -78,7 +100,10 @@ fn merge(pages: Vec<(String, RawPage)>) -> Vec<ScannedImage> {
             None => groups.push((key, vec![(path, page)])),
         }
     }
-    groups.into_iter().map(|(_, group)| image_from_pages(group)).collect()
+    groups
+        .into_iter()
+        .map(|(_, group)| image_from_pages(group))
+        .collect()
 }
 
 #[derive(PartialEq)]
@@ -93,7 +118,11 @@ impl ImageKey {
         ImageKey {
             registry: page.registry_id.clone(),
             repository: page.repository_name.clone(),
-            image: page.image_id.image_digest.clone().or_else(|| page.image_id.image_tag.clone()),
+            image: page
+                .image_id
+                .image_digest
+                .clone()
+                .or_else(|| page.image_id.image_tag.clone()),
         }
     }
 }
@@ -118,15 +147,22 @@ fn image_from_pages(group: Vec<(String, RawPage)>) -> ScannedImage {
     let source = Source::File { files };
     let status = first.image_scan_status.status.clone().unwrap_or_default();
     let description = first.image_scan_status.description.clone();
-    let enhanced = group
-        .iter()
-        .any(|(_, p)| p.image_scan_findings.as_ref().is_some_and(|f| f.enhanced_findings.is_some()))
-        || status == "ACTIVE";
-    let completed_at = group
-        .iter()
-        .find_map(|(_, p)| p.image_scan_findings.as_ref().and_then(|f| f.image_scan_completed_at.clone()));
+    let enhanced = group.iter().any(|(_, p)| {
+        p.image_scan_findings
+            .as_ref()
+            .is_some_and(|f| f.enhanced_findings.is_some())
+    }) || status == "ACTIVE";
+    let completed_at = group.iter().find_map(|(_, p)| {
+        p.image_scan_findings
+            .as_ref()
+            .and_then(|f| f.image_scan_completed_at.clone())
+    });
     let scan = ScanInfo {
-        kind: if enhanced { ScanKind::Enhanced } else { ScanKind::Basic },
+        kind: if enhanced {
+            ScanKind::Enhanced
+        } else {
+            ScanKind::Basic
+        },
         status: status.clone(),
         description: description.clone(),
         completed_at: completed_at.map(|t| t.0),
@@ -143,16 +179,31 @@ fn image_from_pages(group: Vec<(String, RawPage)>) -> ScannedImage {
         return ScannedImage::failed(image, source, Some(scan), ImageError::scan(message));
     }
 
-    let missing_pages = group.last().and_then(|(_, p)| p.next_token.as_ref()).is_some();
-    let ecr_counts = group
-        .iter()
-        .find_map(|(_, p)| p.image_scan_findings.as_ref().and_then(|f| f.finding_severity_counts.clone()));
+    let missing_pages = group
+        .last()
+        .and_then(|(_, p)| p.next_token.as_ref())
+        .is_some();
+    let ecr_counts = group.iter().find_map(|(_, p)| {
+        p.image_scan_findings
+            .as_ref()
+            .and_then(|f| f.finding_severity_counts.clone())
+    });
     let mut findings = Vec::new();
     for (_, page) in group {
         if let Some(scan_findings) = page.image_scan_findings {
-            findings.extend(scan_findings.findings.unwrap_or_default().into_iter().map(BasicRecord::into_finding));
             findings.extend(
-                scan_findings.enhanced_findings.unwrap_or_default().into_iter().map(EnhancedRecord::into_finding),
+                scan_findings
+                    .findings
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(BasicRecord::into_finding),
+            );
+            findings.extend(
+                scan_findings
+                    .enhanced_findings
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(EnhancedRecord::into_finding),
             );
         }
     }
@@ -188,7 +239,8 @@ impl<'de> Deserialize<'de> for Pages {
                 Ok(Pages(pages))
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Pages, A::Error> {
-                RawPage::deserialize(de::value::MapAccessDeserializer::new(map)).map(|p| Pages(vec![p]))
+                RawPage::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(|p| Pages(vec![p]))
             }
         }
         deserializer.deserialize_any(PagesVisitor)
@@ -246,10 +298,14 @@ impl<'de> Deserialize<'de> for Timestamp {
                 f.write_str("an ISO-8601 timestamp string or epoch seconds")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Timestamp, E> {
-                crate::timestamp::parse_rfc3339(v).map(Timestamp).map_err(E::custom)
+                crate::timestamp::parse_rfc3339(v)
+                    .map(Timestamp)
+                    .map_err(E::custom)
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Timestamp, E> {
-                crate::timestamp::from_epoch_seconds(v).map(Timestamp).map_err(E::custom)
+                crate::timestamp::from_epoch_seconds(v)
+                    .map(Timestamp)
+                    .map_err(E::custom)
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Timestamp, E> {
                 self.visit_f64(v as f64)
@@ -269,7 +325,13 @@ mod tests {
 
     fn parse_str(text: &str) -> Result<Vec<ScannedImage>, InputError> {
         let pages = parse(text.as_bytes(), "t.json")?;
-        Ok(merge(pages.0.into_iter().map(|p| ("t.json".to_string(), p)).collect()))
+        Ok(merge(
+            pages
+                .0
+                .into_iter()
+                .map(|p| ("t.json".to_string(), p))
+                .collect(),
+        ))
     }
 
     const BASIC: &str = r#"{
@@ -292,7 +354,10 @@ mod tests {
         assert_eq!(images.len(), 1);
         let img = &images[0];
         assert_eq!(img.image.repository, "app/web");
-        assert_eq!(img.scan.as_ref().unwrap().completed_at.as_deref(), Some("2026-11-20T17:14:31Z"));
+        assert_eq!(
+            img.scan.as_ref().unwrap().completed_at.as_deref(),
+            Some("2026-11-20T17:14:31Z")
+        );
         let f = &img.findings[0];
         assert_eq!(f.packages[0].name, "openssl");
         assert_eq!(f.cvss.as_ref().unwrap().score, Some(7.5));
@@ -304,12 +369,22 @@ mod tests {
     fn epoch_timestamps_are_accepted() {
         let text = BASIC.replace("\"2026-11-20T09:14:31-08:00\"", "1763658871.5");
         let images = parse_str(&text).unwrap();
-        assert_eq!(images[0].scan.as_ref().unwrap().completed_at.as_deref(), Some("2025-11-20T17:14:31.5Z"));
+        assert_eq!(
+            images[0].scan.as_ref().unwrap().completed_at.as_deref(),
+            Some("2025-11-20T17:14:31.5Z")
+        );
     }
 
     #[test]
     fn array_of_pages_merges_into_one_image() {
-        let text = format!("[{}, {}]", BASIC.replace("\"imageScanFindings\"", "\"nextToken\": \"t\", \"imageScanFindings\""), BASIC);
+        let text = format!(
+            "[{}, {}]",
+            BASIC.replace(
+                "\"imageScanFindings\"",
+                "\"nextToken\": \"t\", \"imageScanFindings\""
+            ),
+            BASIC
+        );
         let images = parse_str(&text).unwrap();
         assert_eq!(images.len(), 1);
         assert_eq!(images[0].findings.len(), 2);
@@ -319,7 +394,10 @@ mod tests {
 
     #[test]
     fn last_page_with_next_token_warns_about_missing_pages() {
-        let text = BASIC.replace("\"imageScanFindings\"", "\"nextToken\": \"t\", \"imageScanFindings\"");
+        let text = BASIC.replace(
+            "\"imageScanFindings\"",
+            "\"nextToken\": \"t\", \"imageScanFindings\"",
+        );
         let images = parse_str(&text).unwrap();
         assert!(images[0].warnings.iter().any(|w| w.contains("nextToken")));
     }
@@ -328,7 +406,10 @@ mod tests {
     fn failed_status_is_a_scan_error() {
         let text = BASIC.replace("\"COMPLETE\"", "\"FAILED\"");
         let img = &parse_str(&text).unwrap()[0];
-        assert_eq!(img.error.as_ref().unwrap().kind, crate::findings::ErrorKind::Scan);
+        assert_eq!(
+            img.error.as_ref().unwrap().kind,
+            crate::findings::ErrorKind::Scan
+        );
     }
 
     #[test]
@@ -340,8 +421,14 @@ mod tests {
 
     #[test]
     fn wrong_shape_names_the_missing_field() {
-        let err = parse_str(r#"{"repositories": []}"#).err().unwrap().to_string();
-        assert!(err.contains("repositoryName") && err.starts_with("t.json:1:"), "{err}");
+        let err = parse_str(r#"{"repositories": []}"#)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("repositoryName") && err.starts_with("t.json:1:"),
+            "{err}"
+        );
         let err = parse_str("\"hello\"").err().unwrap().to_string();
         assert!(err.contains("response object"), "{err}");
     }

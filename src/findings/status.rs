@@ -20,7 +20,8 @@ pub fn classify(status: &str, description: Option<&str>) -> Usability {
         .filter(|d| !d.trim().is_empty())
         .map(|d| format!(" (ECR: {})", d.trim()))
         .unwrap_or_default();
-    let unusable = |what: &str| Usability::Unusable(format!("scan status {status}{detail}: {what}"));
+    let unusable =
+        |what: &str| Usability::Unusable(format!("scan status {status}{detail}: {what}"));
     match status {
         "COMPLETE" | "ACTIVE" => Usability::Usable,
         "IN_PROGRESS" | "PENDING" => Usability::Pending,
@@ -87,7 +88,10 @@ mod tests {
         ] {
             match classify(status, Some("detail from ECR")) {
                 Usability::Unusable(msg) => {
-                    assert!(msg.contains(status) && msg.contains("detail from ECR"), "{msg}")
+                    assert!(
+                        msg.contains(status) && msg.contains("detail from ECR"),
+                        "{msg}"
+                    )
                 }
                 other => panic!("{status} gave {other:?}"),
             }
@@ -96,7 +100,9 @@ mod tests {
 
     #[test]
     fn unknown_future_status_is_never_usable() {
-        assert!(matches!(classify("QUARANTINED", None), Usability::Unusable(m) if m.contains("unrecognised")));
+        assert!(
+            matches!(classify("QUARANTINED", None), Usability::Unusable(m) if m.contains("unrecognised"))
+        );
         assert!(matches!(classify("complete", None), Usability::Unusable(_)));
     }
 }

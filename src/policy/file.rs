@@ -58,7 +58,11 @@ pub fn load(path: &Path) -> Result<PolicyFile, ConfigError> {
     let display = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
         path: display.clone(),
-        problems: vec![Problem { line: 1, column: 1, message: format!("cannot read policy file: {e}") }],
+        problems: vec![Problem {
+            line: 1,
+            column: 1,
+            message: format!("cannot read policy file: {e}"),
+        }],
     })?;
     parse(&text, &display)
 }
@@ -72,7 +76,11 @@ pub fn compile_glob(pattern: &str) -> Result<GlobMatcher, String> {
 }
 
 pub fn parse(text: &str, path: &str) -> Result<PolicyFile, ConfigError> {
-    let mut cx = Cx { text, path, problems: Vec::new() };
+    let mut cx = Cx {
+        text,
+        path,
+        problems: Vec::new(),
+    };
     let root = match DeTable::parse(text) {
         Ok(root) => root,
         Err(e) => {
@@ -121,12 +129,19 @@ type Value<'i> = Spanned<DeValue<'i>>;
 impl Cx<'_> {
     fn problem(&mut self, offset: usize, message: impl Into<String>) {
         let (line, column) = line_column(self.text, offset);
-        self.problems.push(Problem { line, column, message: message.into() });
+        self.problems.push(Problem {
+            line,
+            column,
+            message: message.into(),
+        });
     }
 
     fn into_error(mut self) -> ConfigError {
         self.problems.sort_by_key(|p| (p.line, p.column));
-        ConfigError { path: self.path.to_string(), problems: self.problems }
+        ConfigError {
+            path: self.path.to_string(),
+            problems: self.problems,
+        }
     }
 
     fn string<'v>(&mut self, value: &'v Value<'_>) -> Option<&'v str> {
@@ -139,28 +154,45 @@ impl Cx<'_> {
         }
     }
 
-    fn parsed<T: std::str::FromStr<Err = String>>(&mut self, value: &Value<'_>, text: &str) -> Option<T> {
-        text.parse::<T>().map_err(|e| self.problem(value.span().start, e)).ok()
+    fn parsed<T: std::str::FromStr<Err = String>>(
+        &mut self,
+        value: &Value<'_>,
+        text: &str,
+    ) -> Option<T> {
+        text.parse::<T>()
+            .map_err(|e| self.problem(value.span().start, e))
+            .ok()
     }
 
     fn budgets(&mut self, value: &Value<'_>) -> Vec<Budget> {
         let DeValue::Table(table) = value.get_ref() else {
-            self.problem(value.span().start, "`max` must be a table of severity = count");
+            self.problem(
+                value.span().start,
+                "`max` must be a table of severity = count",
+            );
             return Vec::new();
         };
         let mut budgets = Vec::new();
         for (key, n) in table {
             let Ok(severity) = key.get_ref().parse::<Severity>() else {
-                self.problem(key.span().start, format!("unknown severity `{}` in [max]", key.get_ref()));
+                self.problem(
+                    key.span().start,
+                    format!("unknown severity `{}` in [max]", key.get_ref()),
+                );
                 continue;
             };
             let max = match n.get_ref() {
-                DeValue::Integer(i) => i64::from_str_radix(&i.as_str().replace('_', ""), i.radix()).ok(),
+                DeValue::Integer(i) => {
+                    i64::from_str_radix(&i.as_str().replace('_', ""), i.radix()).ok()
+                }
                 _ => None,
             };
             match max.and_then(|m| u64::try_from(m).ok()) {
                 Some(max) => budgets.push(Budget { severity, max }),
-                None => self.problem(n.span().start, format!("budget for {severity} must be a whole number ≥ 0")),
+                None => self.problem(
+                    n.span().start,
+                    format!("budget for {severity} must be a whole number ≥ 0"),
+                ),
             }
         }
         budgets
@@ -168,10 +200,16 @@ impl Cx<'_> {
 
     fn allow_list(&mut self, value: &Value<'_>) -> Vec<AllowEntry> {
         let DeValue::Array(entries) = value.get_ref() else {
-            self.problem(value.span().start, "`allow` must be an array of tables ([[allow]])");
+            self.problem(
+                value.span().start,
+                "`allow` must be an array of tables ([[allow]])",
+            );
             return Vec::new();
         };
-        entries.iter().filter_map(|entry| self.allow_entry(entry)).collect()
+        entries
+            .iter()
+            .filter_map(|entry| self.allow_entry(entry))
+            .collect()
     }
 
     fn allow_entry(&mut self, value: &Value<'_>) -> Option<AllowEntry> {
@@ -215,10 +253,21 @@ impl Cx<'_> {
         } else if entry.id.is_empty() && self.problems.len() == before {
             self.problem(start, "allow entry has an empty `id`");
         }
-        if entry.reason.as_deref().is_none_or(str::is_empty) && !table.keys().any(|k| k.get_ref() == "reason") {
-            self.problem(start, format!("allow entry `{}` has no `reason`: say why it is safe to allow", entry.id));
+        if entry.reason.as_deref().is_none_or(str::is_empty)
+            && !table.keys().any(|k| k.get_ref() == "reason")
+        {
+            self.problem(
+                start,
+                format!(
+                    "allow entry `{}` has no `reason`: say why it is safe to allow",
+                    entry.id
+                ),
+            );
         } else if entry.reason.as_deref() == Some("") {
-            self.problem(start, format!("allow entry `{}` has an empty `reason`", entry.id));
+            self.problem(
+                start,
+                format!("allow entry `{}` has an empty `reason`", entry.id),
+            );
         }
         (self.problems.len() == before).then_some(entry)
     }
@@ -229,13 +278,21 @@ impl Cx<'_> {
             DeValue::String(s) => s.to_string(),
             DeValue::Datetime(dt) if dt.time.is_none() && dt.offset.is_none() => dt.to_string(),
             _ => {
-                self.problem(value.span().start, "`expires` must be a date like 2027-01-31");
+                self.problem(
+                    value.span().start,
+                    "`expires` must be a date like 2027-01-31",
+                );
                 return None;
             }
         };
         let format = time::macros::format_description!("[year]-[month]-[day]");
         Date::parse(text.trim(), &format)
-            .map_err(|_| self.problem(value.span().start, format!("`expires` = `{text}` is not a date like 2027-01-31")))
+            .map_err(|_| {
+                self.problem(
+                    value.span().start,
+                    format!("`expires` = `{text}` is not a date like 2027-01-31"),
+                )
+            })
             .ok()
     }
 }
@@ -288,7 +345,12 @@ expires = "2027-02-01"
         assert_eq!(file.allow[0].expires, Some(date!(2027 - 01 - 31)));
         assert_eq!(file.allow[1].expires, Some(date!(2027 - 02 - 01)));
         assert_eq!(file.allow[0].origin, "p.toml:10:1");
-        assert!(file.allow[0].repository.as_ref().unwrap().1.is_match("app/team/web"));
+        assert!(file.allow[0]
+            .repository
+            .as_ref()
+            .unwrap()
+            .1
+            .is_match("app/team/web"));
     }
 
     #[test]
@@ -299,11 +361,20 @@ expires = "2027-02-01"
         )
         .unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("p.toml:1:11: unknown severity `severe`"), "{text}");
+        assert!(
+            text.contains("p.toml:1:11: unknown severity `severe`"),
+            "{text}"
+        );
         assert!(text.contains("p.toml:2:1: unknown key `bogus`"), "{text}");
         assert!(text.contains("p.toml:4:8: budget for high"), "{text}");
-        assert!(text.contains("p.toml:5:1: allow entry `CVE-1` has no `reason`"), "{text}");
-        assert!(text.contains("p.toml:7:11: `expires` = `31/01/2027`"), "{text}");
+        assert!(
+            text.contains("p.toml:5:1: allow entry `CVE-1` has no `reason`"),
+            "{text}"
+        );
+        assert!(
+            text.contains("p.toml:7:11: `expires` = `31/01/2027`"),
+            "{text}"
+        );
         assert_eq!(err.problems.len(), 5);
     }
 

@@ -12,7 +12,8 @@ use serde::Serialize;
 use time::Date;
 
 use crate::findings::{
-    Finding, FindingStatus, Fix, ImageError, ImageId, ScanInfo, ScanKind, ScannedImage, Severity, Source,
+    Finding, FindingStatus, Fix, ImageError, ImageId, ScanInfo, ScanKind, ScannedImage, Severity,
+    Source,
 };
 
 /// `fail-on`: the lowest severity that violates, or `none` (only budgets can fail).
@@ -28,7 +29,9 @@ impl FromStr for FailOn {
         if s.trim().eq_ignore_ascii_case("none") {
             return Ok(FailOn::None);
         }
-        s.parse::<Severity>().map(FailOn::At).map_err(|e| format!("{e}, or none"))
+        s.parse::<Severity>()
+            .map(FailOn::At)
+            .map_err(|e| format!("{e}, or none"))
     }
 }
 
@@ -51,7 +54,9 @@ pub struct Budget {
 impl FromStr for Budget {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (sev, n) = s.split_once('=').ok_or_else(|| format!("`{s}` is not SEVERITY=COUNT (e.g. medium=10)"))?;
+        let (sev, n) = s
+            .split_once('=')
+            .ok_or_else(|| format!("`{s}` is not SEVERITY=COUNT (e.g. medium=10)"))?;
         let severity = sev.parse::<Severity>()?;
         let max = n
             .trim()
@@ -92,12 +97,20 @@ impl AllowEntry {
 
     fn matches(&self, finding: &Finding, repository: &str) -> bool {
         self.id.eq_ignore_ascii_case(&finding.id)
-            && self.package.as_ref().is_none_or(|p| finding.package_names().any(|n| n == p))
-            && self.repository.as_ref().is_none_or(|(_, glob)| glob.is_match(repository))
+            && self
+                .package
+                .as_ref()
+                .is_none_or(|p| finding.package_names().any(|n| n == p))
+            && self
+                .repository
+                .as_ref()
+                .is_none_or(|(_, glob)| glob.is_match(repository))
     }
 
     fn reason(&self) -> String {
-        self.reason.clone().unwrap_or_else(|| format!("allowed by {}", self.origin))
+        self.reason
+            .clone()
+            .unwrap_or_else(|| format!("allowed by {}", self.origin))
     }
 }
 
@@ -153,12 +166,17 @@ impl Policy {
             policy.budgets.push(budget);
         }
         policy.ignore_unfixed |= overrides.ignore_unfixed;
-        policy.allow.extend(overrides.allow.iter().map(|id| AllowEntry::from_flag(id)));
+        policy
+            .allow
+            .extend(overrides.allow.iter().map(|id| AllowEntry::from_flag(id)));
         policy
     }
 
     fn budget(&self, severity: Severity) -> Option<u64> {
-        self.budgets.iter().find(|b| b.severity == severity).map(|b| b.max)
+        self.budgets
+            .iter()
+            .find(|b| b.severity == severity)
+            .map(|b| b.max)
     }
 
     fn effective_severity(&self, finding: &Finding) -> Severity {
@@ -307,7 +325,12 @@ impl Evaluation {
     pub fn all_warnings(&self) -> Vec<String> {
         let mut all = self.warnings.clone();
         for image in &self.images {
-            all.extend(image.warnings.iter().map(|w| format!("{}: {w}", image.image)));
+            all.extend(
+                image
+                    .warnings
+                    .iter()
+                    .map(|w| format!("{}: {w}", image.image)),
+            );
         }
         all
     }
@@ -316,8 +339,10 @@ impl Evaluation {
 /// Judges every image. This is the only place a finding's state or a verdict is decided.
 pub fn evaluate(images: Vec<ScannedImage>, policy: &Policy, today: Date) -> Evaluation {
     let mut used = vec![false; policy.allow.len()];
-    let images: Vec<ImageEvaluation> =
-        images.into_iter().map(|image| judge_image(image, policy, today, &mut used)).collect();
+    let images: Vec<ImageEvaluation> = images
+        .into_iter()
+        .map(|image| judge_image(image, policy, today, &mut used))
+        .collect();
 
     let mut warnings = Vec::new();
     for (entry, used) in policy.allow.iter().zip(&used) {
@@ -343,11 +368,29 @@ pub fn evaluate(images: Vec<ScannedImage>, policy: &Policy, today: Date) -> Eval
     } else {
         Verdict::Pass
     };
-    Evaluation { verdict, exit_code, images, warnings, fail_on: policy.fail_on }
+    Evaluation {
+        verdict,
+        exit_code,
+        images,
+        warnings,
+        fail_on: policy.fail_on,
+    }
 }
 
-fn judge_image(scanned: ScannedImage, policy: &Policy, today: Date, used: &mut [bool]) -> ImageEvaluation {
-    let ScannedImage { image, source, scan, findings, mut warnings, error } = scanned;
+fn judge_image(
+    scanned: ScannedImage,
+    policy: &Policy,
+    today: Date,
+    used: &mut [bool],
+) -> ImageEvaluation {
+    let ScannedImage {
+        image,
+        source,
+        scan,
+        findings,
+        mut warnings,
+        error,
+    } = scanned;
     if let Some(error) = error {
         return ImageEvaluation {
             image,
@@ -363,34 +406,54 @@ fn judge_image(scanned: ScannedImage, policy: &Policy, today: Date, used: &mut [
     }
     if policy.ignore_unfixed && scan.as_ref().is_some_and(|s| s.kind == ScanKind::Basic) {
         warnings.push(
-            "ignore-unfixed has no effect on a basic scan: basic findings carry no fix information".to_string(),
+            "ignore-unfixed has no effect on a basic scan: basic findings carry no fix information"
+                .to_string(),
         );
     }
 
     let mut closed = 0;
     // Steps 1 and 2 decide some findings alone; the rest need per-severity totals first.
-    let mut pending: Vec<(Finding, Severity, Option<(State, String)>)> = Vec::with_capacity(findings.len());
+    let mut pending: Vec<(Finding, Severity, Option<(State, String)>)> =
+        Vec::with_capacity(findings.len());
     for finding in findings {
         if finding.status == FindingStatus::Closed {
             closed += 1;
             continue;
         }
         let severity = policy.effective_severity(&finding);
-        let exempt = first_exemption(&finding, &image.repository, policy, today, used, &mut warnings);
+        let exempt = first_exemption(
+            &finding,
+            &image.repository,
+            policy,
+            today,
+            used,
+            &mut warnings,
+        );
         pending.push((finding, severity, exempt));
     }
 
     let judged_at = |severity: Severity| {
-        let n = pending.iter().filter(|(_, s, exempt)| *s == severity && exempt.is_none()).count();
+        let n = pending
+            .iter()
+            .filter(|(_, s, exempt)| *s == severity && exempt.is_none())
+            .count();
         match (policy.budget(severity), policy.fail_on) {
-            (Some(max), _) if n as u64 > max => {
-                (State::Violation, format!("{n} {severity} findings exceed the budget of {max}"))
-            }
-            (Some(max), _) => (State::WithinBudget, format!("{n} {severity} findings within the budget of {max}")),
-            (None, FailOn::At(threshold)) if severity >= threshold => {
-                (State::Violation, format!("{severity} is at or above fail-on {threshold}"))
-            }
-            (None, fail_on) => (State::BelowThreshold, format!("{severity} is below fail-on {fail_on}")),
+            (Some(max), _) if n as u64 > max => (
+                State::Violation,
+                format!("{n} {severity} findings exceed the budget of {max}"),
+            ),
+            (Some(max), _) => (
+                State::WithinBudget,
+                format!("{n} {severity} findings within the budget of {max}"),
+            ),
+            (None, FailOn::At(threshold)) if severity >= threshold => (
+                State::Violation,
+                format!("{severity} is at or above fail-on {threshold}"),
+            ),
+            (None, fail_on) => (
+                State::BelowThreshold,
+                format!("{severity} is below fail-on {fail_on}"),
+            ),
         }
     };
     let decisions: Vec<(State, String)> = Severity::ALL.iter().map(|s| judged_at(*s)).collect();
@@ -398,10 +461,18 @@ fn judge_image(scanned: ScannedImage, policy: &Policy, today: Date, used: &mut [
         .into_iter()
         .map(|(finding, severity, exempt)| {
             let (state, reason) = exempt.unwrap_or_else(|| {
-                let i = Severity::ALL.iter().position(|s| *s == severity).unwrap_or(0);
+                let i = Severity::ALL
+                    .iter()
+                    .position(|s| *s == severity)
+                    .unwrap_or(0);
                 decisions[i].clone()
             });
-            JudgedFinding { finding, severity, state, reason }
+            JudgedFinding {
+                finding,
+                severity,
+                state,
+                reason,
+            }
         })
         .collect();
 
@@ -409,7 +480,13 @@ fn judge_image(scanned: ScannedImage, policy: &Policy, today: Date, used: &mut [
         b.severity
             .cmp(&a.severity)
             .then_with(|| a.finding.id.cmp(&b.finding.id))
-            .then_with(|| a.finding.packages.first().map(|p| &p.name).cmp(&b.finding.packages.first().map(|p| &p.name)))
+            .then_with(|| {
+                a.finding
+                    .packages
+                    .first()
+                    .map(|p| &p.name)
+                    .cmp(&b.finding.packages.first().map(|p| &p.name))
+            })
     });
 
     let mut counts = SeverityCounts::default();
@@ -423,8 +500,22 @@ fn judge_image(scanned: ScannedImage, policy: &Policy, today: Date, used: &mut [
             State::WithinBudget | State::BelowThreshold => {}
         }
     }
-    let verdict = if counts.total().violations > 0 { Verdict::Fail } else { Verdict::Pass };
-    ImageEvaluation { image, source, scan, verdict, counts, closed, findings: judged, warnings, error: None }
+    let verdict = if counts.total().violations > 0 {
+        Verdict::Fail
+    } else {
+        Verdict::Pass
+    };
+    ImageEvaluation {
+        image,
+        source,
+        scan,
+        verdict,
+        counts,
+        closed,
+        findings: judged,
+        warnings,
+        error: None,
+    }
 }
 
 /// Steps 1 and 2 of the documented order: allowlist or Inspector suppression, then unfixed.
@@ -492,7 +583,11 @@ pub(crate) mod tests {
             id: id.into(),
             severity: Finding::severity_from_label(severity),
             severity_label: severity.into(),
-            packages: vec![Package { name: package.into(), version: Some("1".into()), fixed_in: None }],
+            packages: vec![Package {
+                name: package.into(),
+                version: Some("1".into()),
+                fixed_in: None,
+            }],
             fix,
             exploit_available: None,
             cvss: None,
@@ -505,35 +600,62 @@ pub(crate) mod tests {
 
     fn scanned(repository: &str, kind: ScanKind, findings: Vec<Finding>) -> ScannedImage {
         ScannedImage::read(
-            ImageId { repository: repository.into(), ..Default::default() },
+            ImageId {
+                repository: repository.into(),
+                ..Default::default()
+            },
             Source::File { files: vec![] },
-            ScanInfo { kind, status: "COMPLETE".into(), description: None, completed_at: None },
+            ScanInfo {
+                kind,
+                status: "COMPLETE".into(),
+                description: None,
+                completed_at: None,
+            },
             findings,
             None,
         )
     }
 
     fn run(policy: &Policy, findings: Vec<Finding>) -> Evaluation {
-        evaluate(vec![scanned("app/web", ScanKind::Enhanced, findings)], policy, TODAY)
+        evaluate(
+            vec![scanned("app/web", ScanKind::Enhanced, findings)],
+            policy,
+            TODAY,
+        )
     }
 
     fn states(eval: &Evaluation) -> Vec<(String, State)> {
-        eval.images[0].findings.iter().map(|j| (j.finding.id.clone(), j.state)).collect()
+        eval.images[0]
+            .findings
+            .iter()
+            .map(|j| (j.finding.id.clone(), j.state))
+            .collect()
     }
 
     fn entry(id: &str) -> AllowEntry {
-        AllowEntry { reason: Some("because".into()), ..AllowEntry::from_flag(id) }
+        AllowEntry {
+            reason: Some("because".into()),
+            ..AllowEntry::from_flag(id)
+        }
     }
 
     #[test]
     fn default_policy_fails_on_high_and_above() {
         let eval = run(
             &Policy::default(),
-            vec![finding("A", "CRITICAL", "p", Fix::Yes), finding("B", "HIGH", "p", Fix::Yes), finding("C", "MEDIUM", "p", Fix::Yes)],
+            vec![
+                finding("A", "CRITICAL", "p", Fix::Yes),
+                finding("B", "HIGH", "p", Fix::Yes),
+                finding("C", "MEDIUM", "p", Fix::Yes),
+            ],
         );
         assert_eq!(
             states(&eval),
-            vec![("A".into(), State::Violation), ("B".into(), State::Violation), ("C".into(), State::BelowThreshold)]
+            vec![
+                ("A".into(), State::Violation),
+                ("B".into(), State::Violation),
+                ("C".into(), State::BelowThreshold)
+            ]
         );
         assert_eq!(eval.verdict, Verdict::Fail);
         assert_eq!(eval.exit_code, crate::exit::POLICY_VIOLATION);
@@ -541,7 +663,10 @@ pub(crate) mod tests {
 
     #[test]
     fn fail_on_none_passes_everything_without_budgets() {
-        let policy = Policy { fail_on: FailOn::None, ..Policy::default() };
+        let policy = Policy {
+            fail_on: FailOn::None,
+            ..Policy::default()
+        };
         let eval = run(&policy, vec![finding("A", "CRITICAL", "p", Fix::Yes)]);
         assert_eq!(eval.verdict, Verdict::Pass);
         assert_eq!(eval.exit_code, crate::exit::PASS);
@@ -549,20 +674,45 @@ pub(crate) mod tests {
 
     #[test]
     fn budget_tolerates_up_to_n_then_all_violate() {
-        let policy = Policy { budgets: vec![Budget { severity: Severity::Medium, max: 2 }], ..Policy::default() };
-        let two = vec![finding("A", "MEDIUM", "p", Fix::Yes), finding("B", "MEDIUM", "p", Fix::Yes)];
-        assert!(states(&run(&policy, two.clone())).iter().all(|(_, s)| *s == State::WithinBudget));
+        let policy = Policy {
+            budgets: vec![Budget {
+                severity: Severity::Medium,
+                max: 2,
+            }],
+            ..Policy::default()
+        };
+        let two = vec![
+            finding("A", "MEDIUM", "p", Fix::Yes),
+            finding("B", "MEDIUM", "p", Fix::Yes),
+        ];
+        assert!(states(&run(&policy, two.clone()))
+            .iter()
+            .all(|(_, s)| *s == State::WithinBudget));
         let mut three = two;
         three.push(finding("C", "MEDIUM", "p", Fix::Yes));
-        assert!(states(&run(&policy, three)).iter().all(|(_, s)| *s == State::Violation));
+        assert!(states(&run(&policy, three))
+            .iter()
+            .all(|(_, s)| *s == State::Violation));
     }
 
     #[test]
     fn budget_overrides_fail_on_for_its_severity() {
-        let policy = Policy { budgets: vec![Budget { severity: Severity::Critical, max: 1 }], ..Policy::default() };
+        let policy = Policy {
+            budgets: vec![Budget {
+                severity: Severity::Critical,
+                max: 1,
+            }],
+            ..Policy::default()
+        };
         let eval = run(&policy, vec![finding("A", "CRITICAL", "p", Fix::Yes)]);
         assert_eq!(states(&eval)[0].1, State::WithinBudget);
-        let policy = Policy { budgets: vec![Budget { severity: Severity::Low, max: 0 }], ..Policy::default() };
+        let policy = Policy {
+            budgets: vec![Budget {
+                severity: Severity::Low,
+                max: 0,
+            }],
+            ..Policy::default()
+        };
         let eval = run(&policy, vec![finding("A", "LOW", "p", Fix::Yes)]);
         assert_eq!(states(&eval)[0].1, State::Violation);
     }
@@ -570,17 +720,35 @@ pub(crate) mod tests {
     #[test]
     fn allowed_findings_do_not_count_against_a_budget() {
         let policy = Policy {
-            budgets: vec![Budget { severity: Severity::High, max: 1 }],
+            budgets: vec![Budget {
+                severity: Severity::High,
+                max: 1,
+            }],
             allow: vec![entry("A")],
             ..Policy::default()
         };
-        let eval = run(&policy, vec![finding("A", "HIGH", "p", Fix::Yes), finding("B", "HIGH", "p", Fix::Yes)]);
-        assert_eq!(states(&eval), vec![("A".into(), State::Allowed), ("B".into(), State::WithinBudget)]);
+        let eval = run(
+            &policy,
+            vec![
+                finding("A", "HIGH", "p", Fix::Yes),
+                finding("B", "HIGH", "p", Fix::Yes),
+            ],
+        );
+        assert_eq!(
+            states(&eval),
+            vec![
+                ("A".into(), State::Allowed),
+                ("B".into(), State::WithinBudget)
+            ]
+        );
     }
 
     #[test]
     fn ignore_unfixed_ignores_only_known_unfixed() {
-        let policy = Policy { ignore_unfixed: true, ..Policy::default() };
+        let policy = Policy {
+            ignore_unfixed: true,
+            ..Policy::default()
+        };
         let eval = run(
             &policy,
             vec![
@@ -591,21 +759,40 @@ pub(crate) mod tests {
         );
         assert_eq!(
             states(&eval),
-            vec![("A".into(), State::IgnoredUnfixed), ("B".into(), State::Violation), ("C".into(), State::Violation)]
+            vec![
+                ("A".into(), State::IgnoredUnfixed),
+                ("B".into(), State::Violation),
+                ("C".into(), State::Violation)
+            ]
         );
-        assert_eq!(eval.images[0].counts.high, Counts { total: 3, allowed: 0, ignored: 1, violations: 2 });
+        assert_eq!(
+            eval.images[0].counts.high,
+            Counts {
+                total: 3,
+                allowed: 0,
+                ignored: 1,
+                violations: 2
+            }
+        );
     }
 
     #[test]
     fn ignore_unfixed_on_a_basic_scan_warns() {
-        let policy = Policy { ignore_unfixed: true, ..Policy::default() };
+        let policy = Policy {
+            ignore_unfixed: true,
+            ..Policy::default()
+        };
         let eval = evaluate(vec![scanned("r", ScanKind::Basic, vec![])], &policy, TODAY);
         assert!(eval.images[0].warnings[0].contains("basic scan"));
     }
 
     #[test]
     fn allowlist_wins_over_ignore_unfixed_and_carries_its_reason() {
-        let policy = Policy { ignore_unfixed: true, allow: vec![entry("a")], ..Policy::default() };
+        let policy = Policy {
+            ignore_unfixed: true,
+            allow: vec![entry("a")],
+            ..Policy::default()
+        };
         let eval = run(&policy, vec![finding("A", "HIGH", "p", Fix::No)]);
         let j = &eval.images[0].findings[0];
         assert_eq!((j.state, j.reason.as_str()), (State::Allowed, "because"));
@@ -615,44 +802,94 @@ pub(crate) mod tests {
     fn entry_expiring_today_still_applies_yesterday_does_not() {
         let mut today = entry("A");
         today.expires = Some(TODAY);
-        let eval = run(&Policy { allow: vec![today], ..Policy::default() }, vec![finding("A", "HIGH", "p", Fix::Yes)]);
+        let eval = run(
+            &Policy {
+                allow: vec![today],
+                ..Policy::default()
+            },
+            vec![finding("A", "HIGH", "p", Fix::Yes)],
+        );
         assert_eq!(states(&eval)[0].1, State::Allowed);
         assert!(eval.warnings.is_empty(), "{:?}", eval.warnings);
 
         let mut yesterday = entry("A");
         yesterday.expires = Some(date!(2026 - 11 - 24));
-        let eval =
-            run(&Policy { allow: vec![yesterday], ..Policy::default() }, vec![finding("A", "HIGH", "p", Fix::Yes)]);
+        let eval = run(
+            &Policy {
+                allow: vec![yesterday],
+                ..Policy::default()
+            },
+            vec![finding("A", "HIGH", "p", Fix::Yes)],
+        );
         assert_eq!(states(&eval)[0].1, State::Violation);
-        assert!(eval.warnings[0].contains("expired on 2026-11-24"), "{:?}", eval.warnings);
+        assert!(
+            eval.warnings[0].contains("expired on 2026-11-24"),
+            "{:?}",
+            eval.warnings
+        );
         assert!(eval.images[0].warnings[0].contains("no longer allowed"));
     }
 
     #[test]
     fn unused_entry_warns() {
-        let eval = run(&Policy { allow: vec![entry("CVE-UNUSED")], ..Policy::default() }, vec![]);
-        assert!(eval.warnings[0].contains("CVE-UNUSED") && eval.warnings[0].contains("matched no finding"));
+        let eval = run(
+            &Policy {
+                allow: vec![entry("CVE-UNUSED")],
+                ..Policy::default()
+            },
+            vec![],
+        );
+        assert!(
+            eval.warnings[0].contains("CVE-UNUSED")
+                && eval.warnings[0].contains("matched no finding")
+        );
     }
 
     #[test]
     fn package_scope_limits_an_entry() {
         let mut scoped = entry("A");
         scoped.package = Some("libwebp".into());
-        let policy = Policy { allow: vec![scoped], ..Policy::default() };
-        let eval = run(&policy, vec![finding("A", "HIGH", "libwebp", Fix::Yes), finding("A", "HIGH", "other", Fix::Yes)]);
-        let by_pkg: Vec<_> =
-            eval.images[0].findings.iter().map(|j| (j.finding.packages[0].name.as_str(), j.state)).collect();
-        assert_eq!(by_pkg, vec![("libwebp", State::Allowed), ("other", State::Violation)]);
+        let policy = Policy {
+            allow: vec![scoped],
+            ..Policy::default()
+        };
+        let eval = run(
+            &policy,
+            vec![
+                finding("A", "HIGH", "libwebp", Fix::Yes),
+                finding("A", "HIGH", "other", Fix::Yes),
+            ],
+        );
+        let by_pkg: Vec<_> = eval.images[0]
+            .findings
+            .iter()
+            .map(|j| (j.finding.packages[0].name.as_str(), j.state))
+            .collect();
+        assert_eq!(
+            by_pkg,
+            vec![("libwebp", State::Allowed), ("other", State::Violation)]
+        );
     }
 
     #[test]
     fn repository_glob_scopes_an_entry_and_star_crosses_slashes() {
         let mut scoped = entry("A");
         scoped.repository = Some(("app/*".into(), file::compile_glob("app/*").unwrap()));
-        let policy = Policy { allow: vec![scoped], ..Policy::default() };
+        let policy = Policy {
+            allow: vec![scoped],
+            ..Policy::default()
+        };
         let images = vec![
-            scanned("app/team/web", ScanKind::Enhanced, vec![finding("A", "HIGH", "p", Fix::Yes)]),
-            scanned("other/web", ScanKind::Enhanced, vec![finding("A", "HIGH", "p", Fix::Yes)]),
+            scanned(
+                "app/team/web",
+                ScanKind::Enhanced,
+                vec![finding("A", "HIGH", "p", Fix::Yes)],
+            ),
+            scanned(
+                "other/web",
+                ScanKind::Enhanced,
+                vec![finding("A", "HIGH", "p", Fix::Yes)],
+            ),
         ];
         let eval = evaluate(images, &policy, TODAY);
         assert_eq!(eval.images[0].findings[0].state, State::Allowed);
@@ -677,19 +914,39 @@ pub(crate) mod tests {
 
     #[test]
     fn treat_unknown_as_ranks_unknown_findings() {
-        let policy = Policy { treat_unknown_as: Severity::High, ..Policy::default() };
+        let policy = Policy {
+            treat_unknown_as: Severity::High,
+            ..Policy::default()
+        };
         let eval = run(&policy, vec![finding("U", "UNDEFINED", "p", Fix::Yes)]);
         let j = &eval.images[0].findings[0];
-        assert_eq!((j.severity, j.finding.severity, j.state), (Severity::High, Severity::Unknown, State::Violation));
+        assert_eq!(
+            (j.severity, j.finding.severity, j.state),
+            (Severity::High, Severity::Unknown, State::Violation)
+        );
         assert_eq!(eval.images[0].counts.high.total, 1);
     }
 
     #[test]
     fn budgets_count_per_image() {
-        let policy = Policy { budgets: vec![Budget { severity: Severity::High, max: 1 }], ..Policy::default() };
+        let policy = Policy {
+            budgets: vec![Budget {
+                severity: Severity::High,
+                max: 1,
+            }],
+            ..Policy::default()
+        };
         let images = vec![
-            scanned("a", ScanKind::Enhanced, vec![finding("A", "HIGH", "p", Fix::Yes)]),
-            scanned("b", ScanKind::Enhanced, vec![finding("A", "HIGH", "p", Fix::Yes)]),
+            scanned(
+                "a",
+                ScanKind::Enhanced,
+                vec![finding("A", "HIGH", "p", Fix::Yes)],
+            ),
+            scanned(
+                "b",
+                ScanKind::Enhanced,
+                vec![finding("A", "HIGH", "p", Fix::Yes)],
+            ),
         ];
         assert_eq!(evaluate(images, &policy, TODAY).verdict, Verdict::Pass);
     }
@@ -699,7 +956,10 @@ pub(crate) mod tests {
         let policy = Policy {
             ignore_unfixed: true,
             allow: vec![entry("A")],
-            budgets: vec![Budget { severity: Severity::Medium, max: 5 }],
+            budgets: vec![Budget {
+                severity: Severity::Medium,
+                max: 5,
+            }],
             ..Policy::default()
         };
         let eval = run(
@@ -736,7 +996,14 @@ pub(crate) mod tests {
         assert_eq!(policy.fail_on, FailOn::At(Severity::Critical));
         assert_eq!(policy.budget(Severity::Medium), Some(7));
         assert_eq!(policy.budget(Severity::Low), Some(1));
-        assert_eq!(policy.allow.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(), vec!["A", "B"]);
+        assert_eq!(
+            policy
+                .allow
+                .iter()
+                .map(|a| a.id.as_str())
+                .collect::<Vec<_>>(),
+            vec!["A", "B"]
+        );
     }
 
     #[test]
@@ -744,7 +1011,13 @@ pub(crate) mod tests {
         assert_eq!("NONE".parse::<FailOn>(), Ok(FailOn::None));
         assert_eq!("Medium".parse::<FailOn>(), Ok(FailOn::At(Severity::Medium)));
         assert!("severe".parse::<FailOn>().is_err());
-        assert_eq!("HIGH=3".parse::<Budget>(), Ok(Budget { severity: Severity::High, max: 3 }));
+        assert_eq!(
+            "HIGH=3".parse::<Budget>(),
+            Ok(Budget {
+                severity: Severity::High,
+                max: 3
+            })
+        );
         assert!("high".parse::<Budget>().is_err());
         assert!("high=-1".parse::<Budget>().is_err());
     }

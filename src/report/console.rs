@@ -10,7 +10,13 @@ use crate::findings::Severity;
 use crate::policy::{Evaluation, ImageEvaluation, State, Verdict};
 
 pub fn write(eval: &Evaluation, out: &mut dyn Write, color: bool) -> io::Result<()> {
-    let paint = |text: &str, code: &str| if color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() };
+    let paint = |text: &str, code: &str| {
+        if color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    };
     for image in &eval.images {
         write_image(image, out, &paint)?;
     }
@@ -23,10 +29,22 @@ pub fn write(eval: &Evaluation, out: &mut dyn Write, color: bool) -> io::Result<
         writeln!(out)?;
     }
     let images = eval.images.len();
-    let failing = eval.images.iter().filter(|i| i.verdict == Verdict::Fail).count();
-    let errors = eval.images.iter().filter(|i| i.verdict == Verdict::Error).count();
+    let failing = eval
+        .images
+        .iter()
+        .filter(|i| i.verdict == Verdict::Fail)
+        .count();
+    let errors = eval
+        .images
+        .iter()
+        .filter(|i| i.verdict == Verdict::Error)
+        .count();
     let summary = match eval.verdict {
-        Verdict::Pass => format!("{} — {images} image(s) pass the policy (fail-on {})", paint("PASS", "32;1"), eval.fail_on),
+        Verdict::Pass => format!(
+            "{} — {images} image(s) pass the policy (fail-on {})",
+            paint("PASS", "32;1"),
+            eval.fail_on
+        ),
         Verdict::Fail => format!(
             "{} — {failing} of {images} image(s) violate the policy (fail-on {})",
             paint("FAIL", "31;1"),
@@ -35,17 +53,35 @@ pub fn write(eval: &Evaluation, out: &mut dyn Write, color: bool) -> io::Result<
         Verdict::Error => format!(
             "{} — {errors} of {images} image(s) could not be judged{}",
             paint("ERROR", "31;1"),
-            if failing > 0 { format!(", {failing} violate the policy") } else { String::new() }
+            if failing > 0 {
+                format!(", {failing} violate the policy")
+            } else {
+                String::new()
+            }
         ),
     };
     writeln!(out, "Verdict: {summary} (exit code {})", eval.exit_code)
 }
 
-fn write_image(image: &ImageEvaluation, out: &mut dyn Write, paint: &dyn Fn(&str, &str) -> String) -> io::Result<()> {
+fn write_image(
+    image: &ImageEvaluation,
+    out: &mut dyn Write,
+    paint: &dyn Fn(&str, &str) -> String,
+) -> io::Result<()> {
     writeln!(out, "{}", paint(&terminal(&image.image.to_string()), "1"))?;
     if let Some(registry) = &image.image.registry_id {
-        let region = image.image.region.as_deref().map(|r| format!(" ({r})")).unwrap_or_default();
-        writeln!(out, "  registry: {}{}", terminal(registry), terminal(&region))?;
+        let region = image
+            .image
+            .region
+            .as_deref()
+            .map(|r| format!(" ({r})"))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "  registry: {}{}",
+            terminal(registry),
+            terminal(&region)
+        )?;
     }
     if let Some(index) = &image.image.index_digest {
         writeln!(out, "  index:    {}", terminal(index))?;
@@ -55,18 +91,37 @@ fn write_image(image: &ImageEvaluation, out: &mut dyn Write, paint: &dyn Fn(&str
             crate::findings::ScanKind::Basic => "basic",
             crate::findings::ScanKind::Enhanced => "enhanced",
         };
-        let completed = scan.completed_at.as_deref().map(|t| format!(", completed {t}")).unwrap_or_default();
-        writeln!(out, "  scan:     {kind}, {}{completed}", terminal(&scan.status))?;
+        let completed = scan
+            .completed_at
+            .as_deref()
+            .map(|t| format!(", completed {t}"))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "  scan:     {kind}, {}{completed}",
+            terminal(&scan.status)
+        )?;
     }
     if let Some(error) = &image.error {
-        writeln!(out, "  {} {}", paint("error:", "31;1"), terminal(&error.message))?;
+        writeln!(
+            out,
+            "  {} {}",
+            paint("error:", "31;1"),
+            terminal(&error.message)
+        )?;
         writeln!(out, "  verdict:  {}\n", paint("ERROR", "31;1"))?;
         return Ok(());
     }
 
     let mut counts = Table::new();
     counts.load_style(presets::UTF8_FULL_CONDENSED);
-    counts.set_header(vec!["severity", "total", "allowed", "ignored", "violations"]);
+    counts.set_header(vec![
+        "severity",
+        "total",
+        "allowed",
+        "ignored",
+        "violations",
+    ]);
     for severity in Severity::ALL {
         let c = image.counts.get(severity);
         counts.add_row(vec![
@@ -86,21 +141,48 @@ fn write_image(image: &ImageEvaluation, out: &mut dyn Write, paint: &dyn Fn(&str
         writeln!(out, "  {line}")?;
     }
     if image.closed > 0 {
-        writeln!(out, "  note: {} closed Inspector finding(s) not judged", image.closed)?;
+        writeln!(
+            out,
+            "  note: {} closed Inspector finding(s) not judged",
+            image.closed
+        )?;
     }
 
-    let violations: Vec<_> = image.findings.iter().filter(|j| j.state == State::Violation).collect();
+    let violations: Vec<_> = image
+        .findings
+        .iter()
+        .filter(|j| j.state == State::Violation)
+        .collect();
     if !violations.is_empty() {
         let mut table = Table::new();
         table.load_style(presets::UTF8_FULL_CONDENSED);
         table.set_content_arrangement(ContentArrangement::Disabled);
-        table.set_header(vec!["severity", "id", "package", "version", "fixed in", "title"]);
+        table.set_header(vec![
+            "severity", "id", "package", "version", "fixed in", "title",
+        ]);
         for j in violations {
             let f = &j.finding;
-            let package = f.packages.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ");
-            let version = f.packages.first().and_then(|p| p.version.as_deref()).unwrap_or("");
-            let fixed = f.packages.first().and_then(|p| p.fixed_in.as_deref()).unwrap_or("");
-            let title = f.title.as_deref().or(f.description.as_deref()).unwrap_or("");
+            let package = f
+                .packages
+                .iter()
+                .map(|p| p.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
+            let version = f
+                .packages
+                .first()
+                .and_then(|p| p.version.as_deref())
+                .unwrap_or("");
+            let fixed = f
+                .packages
+                .first()
+                .and_then(|p| p.fixed_in.as_deref())
+                .unwrap_or("");
+            let title = f
+                .title
+                .as_deref()
+                .or(f.description.as_deref())
+                .unwrap_or("");
             table.add_row(vec![
                 j.severity.to_string(),
                 truncate(&terminal(&f.id), 40),

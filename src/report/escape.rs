@@ -59,7 +59,9 @@ pub fn markdown(text: &str) -> String {
 pub fn url(text: &str) -> Option<String> {
     let text = text.trim();
     let lower = text.to_ascii_lowercase();
-    if !(lower.starts_with("https://") || lower.starts_with("http://")) || text.len() <= "https://".len() {
+    if !(lower.starts_with("https://") || lower.starts_with("http://"))
+        || text.len() <= "https://".len()
+    {
         return None;
     }
     let mut out = String::with_capacity(text.len());
@@ -110,9 +112,13 @@ mod tests {
 
     #[test]
     fn markdown_escapes_specials_and_html() {
-        let out = markdown("a | b [x](javascript:alert(1)) <img src=x onerror=alert(1)> # h *b* `c`");
+        let out =
+            markdown("a | b [x](javascript:alert(1)) <img src=x onerror=alert(1)> # h *b* `c`");
         assert!(!out.contains("<img"), "{out}");
-        assert!(out.contains("\\|") && out.contains("\\[x\\]") && out.contains("\\`c\\`"), "{out}");
+        assert!(
+            out.contains("\\|") && out.contains("\\[x\\]") && out.contains("\\`c\\`"),
+            "{out}"
+        );
     }
 
     #[test]
@@ -122,7 +128,10 @@ mod tests {
             url("https://x.test/a?id=1&b=\"><b>x</b>").as_deref(),
             Some("https://x.test/a?id=1&b=%22%3E%3Cb%3Ex%3C/b%3E")
         );
-        assert_eq!(url("https://x.test/a b(c)").as_deref(), Some("https://x.test/a%20b%28c%29"));
+        assert_eq!(
+            url("https://x.test/a b(c)").as_deref(),
+            Some("https://x.test/a%20b%28c%29")
+        );
     }
 
     #[test]

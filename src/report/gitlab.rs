@@ -27,15 +27,24 @@ pub fn write(eval: &Evaluation, out: &mut dyn Write, now: &str) -> io::Result<()
     let mut messages: Vec<Value> = Vec::new();
     for image in &eval.images {
         if let Some(error) = &image.error {
-            messages.push(json!({"level": "fatal", "value": format!("{}: {}", image.image, error.message)}));
+            messages.push(
+                json!({"level": "fatal", "value": format!("{}: {}", image.image, error.message)}),
+            );
         }
     }
     for warning in eval.all_warnings() {
         messages.push(json!({"level": "warn", "value": warning}));
     }
-    let enhanced = eval.images.iter().any(|i| i.scan.as_ref().is_some_and(|s| s.kind == ScanKind::Enhanced));
-    let vulnerabilities: Vec<Value> =
-        eval.images.iter().flat_map(|image| image.findings.iter().map(move |j| vulnerability(image, j))).collect();
+    let enhanced = eval.images.iter().any(|i| {
+        i.scan
+            .as_ref()
+            .is_some_and(|s| s.kind == ScanKind::Enhanced)
+    });
+    let vulnerabilities: Vec<Value> = eval
+        .images
+        .iter()
+        .flat_map(|image| image.findings.iter().map(move |j| vulnerability(image, j)))
+        .collect();
     let report = json!({
         "version": SCHEMA_VERSION,
         "scan": {
@@ -78,20 +87,40 @@ fn image_name(image: &ImageEvaluation) -> String {
 fn vulnerability(image: &ImageEvaluation, j: &JudgedFinding) -> Value {
     let f = &j.finding;
     let first = f.packages.first();
-    let package = first.map(|p| p.name.clone()).filter(|n| !n.is_empty()).unwrap_or_else(|| "unknown".to_string());
-    let version = first.and_then(|p| p.version.clone()).unwrap_or_else(|| "unknown".to_string());
-    let fixes: Vec<String> =
-        f.packages.iter().filter_map(|p| p.fixed_in.as_ref().map(|v| format!("Upgrade {} to {v}", p.name))).collect();
+    let package = first
+        .map(|p| p.name.clone())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "unknown".to_string());
+    let version = first
+        .and_then(|p| p.version.clone())
+        .unwrap_or_else(|| "unknown".to_string());
+    let fixes: Vec<String> = f
+        .packages
+        .iter()
+        .filter_map(|p| {
+            p.fixed_in
+                .as_ref()
+                .map(|v| format!("Upgrade {} to {v}", p.name))
+        })
+        .collect();
     let mut description = f.description.clone().unwrap_or_default();
     if f.packages.len() > 1 {
         let all: Vec<String> = f
             .packages
             .iter()
-            .map(|p| format!("{} {}", p.name, p.version.as_deref().unwrap_or("")).trim_end().to_string())
+            .map(|p| {
+                format!("{} {}", p.name, p.version.as_deref().unwrap_or(""))
+                    .trim_end()
+                    .to_string()
+            })
             .collect();
         description.push_str(&format!("\n\nAffected packages: {}", all.join(", ")));
     }
-    let identifier_type = if f.id.starts_with("CVE-") { "cve" } else { "ecr" };
+    let identifier_type = if f.id.starts_with("CVE-") {
+        "cve"
+    } else {
+        "ecr"
+    };
     let mut identifier = json!({"type": identifier_type, "name": f.id, "value": f.id});
     let url = f.url.as_deref().and_then(crate::report::escape::url);
     if let Some(url) = &url {
@@ -141,5 +170,12 @@ fn uuid_like(parts: &[&str]) -> String {
         }
     }
     let h = format!("{a:016x}{b:016x}");
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }

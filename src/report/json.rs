@@ -66,11 +66,18 @@ struct Finding<'a> {
 pub fn write(eval: &Evaluation, out: &mut dyn Write, include_findings: bool) -> io::Result<()> {
     let report = Report {
         version: 1,
-        tool: Tool { name: env!("CARGO_PKG_NAME"), version: env!("CARGO_PKG_VERSION") },
+        tool: Tool {
+            name: env!("CARGO_PKG_NAME"),
+            version: env!("CARGO_PKG_VERSION"),
+        },
         verdict: eval.verdict,
         exit_code: eval.exit_code,
         fail_on: eval.fail_on.to_string(),
-        images: eval.images.iter().map(|i| image(i, include_findings)).collect(),
+        images: eval
+            .images
+            .iter()
+            .map(|i| image(i, include_findings))
+            .collect(),
         warnings: eval.all_warnings(),
     };
     serde_json::to_writer_pretty(&mut *out, &report)?;
@@ -91,7 +98,11 @@ fn image(i: &ImageEvaluation, include_findings: bool) -> Image<'_> {
         verdict: i.verdict,
         counts: &i.counts,
         closed: i.closed,
-        findings: if include_findings { i.findings.iter().map(finding).collect() } else { Vec::new() },
+        findings: if include_findings {
+            i.findings.iter().map(finding).collect()
+        } else {
+            Vec::new()
+        },
         warnings: &i.warnings,
         error: i.error.as_ref(),
     }

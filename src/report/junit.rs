@@ -80,7 +80,10 @@ fn scan_case(image: &ImageEvaluation) -> TestCase {
             "{:?} scan, status {}{}",
             scan.kind,
             scan.status,
-            scan.completed_at.as_deref().map(|t| format!(", completed {t}")).unwrap_or_default()
+            scan.completed_at
+                .as_deref()
+                .map(|t| format!(", completed {t}"))
+                .unwrap_or_default()
         ));
     }
     case
@@ -94,7 +97,11 @@ fn finding_case(j: &JudgedFinding, name: String) -> TestCase {
         f.id,
         f.packages
             .iter()
-            .map(|p| format!("{} {}", p.name, p.version.as_deref().unwrap_or("")).trim_end().to_string())
+            .map(
+                |p| format!("{} {}", p.name, p.version.as_deref().unwrap_or(""))
+                    .trim_end()
+                    .to_string()
+            )
             .collect::<Vec<_>>()
             .join(", "),
         j.reason
@@ -117,7 +124,16 @@ fn finding_case(j: &JudgedFinding, name: String) -> TestCase {
         State::WithinBudget | State::BelowThreshold => TestCaseStatus::success(),
     };
     let mut case = TestCase::new(name, status);
-    let classname = f.packages.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(",");
-    case.set_classname(if classname.is_empty() { "image".to_string() } else { classname });
+    let classname = f
+        .packages
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect::<Vec<_>>()
+        .join(",");
+    case.set_classname(if classname.is_empty() {
+        "image".to_string()
+    } else {
+        classname
+    });
     case
 }

@@ -17,12 +17,20 @@ fn verdict_badge(v: Verdict) -> &'static str {
 
 pub fn write(eval: &Evaluation, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "## ECR scan gate: {}\n", verdict_badge(eval.verdict))?;
-    writeln!(out, "Policy: fail on `{}` and above. Exit code {}.\n", eval.fail_on, eval.exit_code)?;
+    writeln!(
+        out,
+        "Policy: fail on `{}` and above. Exit code {}.\n",
+        eval.fail_on, eval.exit_code
+    )?;
     writeln!(out, "| Image | Scan | Critical | High | Medium | Low | Info | Unknown | Allowed | Violations | Verdict |")?;
     writeln!(out, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|")?;
     for image in &eval.images {
         let c = &image.counts;
-        let scan = image.scan.as_ref().map(|s| md(&s.status)).unwrap_or_else(|| "—".to_string());
+        let scan = image
+            .scan
+            .as_ref()
+            .map(|s| md(&s.status))
+            .unwrap_or_else(|| "—".to_string());
         let t = c.total();
         writeln!(
             out,
@@ -61,7 +69,11 @@ fn write_image(image: &ImageEvaluation, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "**Not judged:** {}\n", md(&error.message))?;
         return Ok(());
     }
-    let violations: Vec<&JudgedFinding> = image.findings.iter().filter(|j| j.state == State::Violation).collect();
+    let violations: Vec<&JudgedFinding> = image
+        .findings
+        .iter()
+        .filter(|j| j.state == State::Violation)
+        .collect();
     if violations.is_empty() {
         writeln!(out, "No violations.\n")?;
     } else {
@@ -69,13 +81,25 @@ fn write_image(image: &ImageEvaluation, out: &mut dyn Write) -> io::Result<()> {
         table(out, &violations)?;
     }
     if image.findings.len() > violations.len() {
-        let others: Vec<&JudgedFinding> = image.findings.iter().filter(|j| j.state != State::Violation).collect();
-        writeln!(out, "<details><summary>{} other finding(s)</summary>\n", others.len())?;
+        let others: Vec<&JudgedFinding> = image
+            .findings
+            .iter()
+            .filter(|j| j.state != State::Violation)
+            .collect();
+        writeln!(
+            out,
+            "<details><summary>{} other finding(s)</summary>\n",
+            others.len()
+        )?;
         table(out, &others)?;
         writeln!(out, "</details>\n")?;
     }
     if image.closed > 0 {
-        writeln!(out, "{} closed Inspector finding(s) not judged.\n", image.closed)?;
+        writeln!(
+            out,
+            "{} closed Inspector finding(s) not judged.\n",
+            image.closed
+        )?;
     }
     Ok(())
 }
@@ -84,7 +108,10 @@ fn write_image(image: &ImageEvaluation, out: &mut dyn Write) -> io::Result<()> {
 const MAX_ROWS: usize = 500;
 
 fn table(out: &mut dyn Write, findings: &[&JudgedFinding]) -> io::Result<()> {
-    writeln!(out, "| Severity | ID | Package | Version | Fixed in | State | Reason |")?;
+    writeln!(
+        out,
+        "| Severity | ID | Package | Version | Fixed in | State | Reason |"
+    )?;
     writeln!(out, "|---|---|---|---|---|---|---|")?;
     for j in findings.iter().take(MAX_ROWS) {
         let f = &j.finding;
@@ -92,9 +119,22 @@ fn table(out: &mut dyn Write, findings: &[&JudgedFinding]) -> io::Result<()> {
             Some(url) => format!("[{}]({url})", md(&f.id)),
             None => md(&f.id),
         };
-        let packages = f.packages.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ");
-        let version = f.packages.first().and_then(|p| p.version.as_deref()).unwrap_or("");
-        let fixed = f.packages.first().and_then(|p| p.fixed_in.as_deref()).unwrap_or("");
+        let packages = f
+            .packages
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let version = f
+            .packages
+            .first()
+            .and_then(|p| p.version.as_deref())
+            .unwrap_or("");
+        let fixed = f
+            .packages
+            .first()
+            .and_then(|p| p.fixed_in.as_deref())
+            .unwrap_or("");
         writeln!(
             out,
             "| {} | {} | {} | {} | {} | {} | {} |",
@@ -108,7 +148,11 @@ fn table(out: &mut dyn Write, findings: &[&JudgedFinding]) -> io::Result<()> {
         )?;
     }
     if findings.len() > MAX_ROWS {
-        writeln!(out, "\n… and {} more (see the JSON or SARIF report).", findings.len() - MAX_ROWS)?;
+        writeln!(
+            out,
+            "\n… and {} more (see the JSON or SARIF report).",
+            findings.len() - MAX_ROWS
+        )?;
     }
     writeln!(out)
 }

@@ -41,7 +41,10 @@ impl FromStr for Format {
             "junit" => Ok(Format::Junit),
             "markdown" | "md" => Ok(Format::Markdown),
             "gitlab" => Ok(Format::Gitlab),
-            other => Err(format!("unknown report format `{other}` (expected {})", Format::NAMES)),
+            other => Err(format!(
+                "unknown report format `{other}` (expected {})",
+                Format::NAMES
+            )),
         }
     }
 }
@@ -70,18 +73,26 @@ impl FromStr for Output {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let (format, path) = match s.split_once('=') {
-            Some((f, p)) if p.trim().is_empty() => return Err(format!("`{f}=` needs a path after `=`")),
+            Some((f, p)) if p.trim().is_empty() => {
+                return Err(format!("`{f}=` needs a path after `=`"))
+            }
             Some((f, p)) => (f, Some(PathBuf::from(p))),
             None => (s, None),
         };
-        Ok(Output { format: format.parse()?, path })
+        Ok(Output {
+            format: format.parse()?,
+            path,
+        })
     }
 }
 
 /// At most one report may go to stdout, or the two would interleave into neither format.
 pub fn validate(outputs: &[Output]) -> Result<(), String> {
-    let to_stdout: Vec<String> =
-        outputs.iter().filter(|o| o.path.is_none()).map(|o| o.format.to_string()).collect();
+    let to_stdout: Vec<String> = outputs
+        .iter()
+        .filter(|o| o.path.is_none())
+        .map(|o| o.format.to_string())
+        .collect();
     if to_stdout.len() > 1 {
         return Err(format!(
             "only one report can go to stdout, got {}: give the others a path (e.g. -o sarif=report.sarif)",
@@ -117,8 +128,15 @@ pub fn write_all(eval: &Evaluation, outputs: &[Output], options: &Options) -> Re
             }),
         };
         if let Err(e) = result {
-            let target = output.path.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "stdout".into());
-            errors.push(format!("cannot write {} report to {target}: {e}", output.format));
+            let target = output
+                .path
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "stdout".into());
+            errors.push(format!(
+                "cannot write {} report to {target}: {e}",
+                output.format
+            ));
         }
     }
     if errors.is_empty() {
@@ -128,7 +146,12 @@ pub fn write_all(eval: &Evaluation, outputs: &[Output], options: &Options) -> Re
     }
 }
 
-fn render(eval: &Evaluation, format: Format, out: &mut dyn Write, options: &Options) -> io::Result<()> {
+fn render(
+    eval: &Evaluation,
+    format: Format,
+    out: &mut dyn Write,
+    options: &Options,
+) -> io::Result<()> {
     match format {
         Format::Console => console::write(eval, out, options.color),
         Format::Json => json::write(eval, out, options.include_findings),
@@ -142,7 +165,8 @@ fn render(eval: &Evaluation, format: Format, out: &mut dyn Write, options: &Opti
 fn gitlab_now() -> String {
     let now = time::OffsetDateTime::now_utc();
     let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
-    now.format(&format).unwrap_or_else(|_| "1970-01-01T00:00:00".to_string())
+    now.format(&format)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00".to_string())
 }
 
 /// Colour for console output on stdout: only on a terminal, never with NO_COLOR set.
@@ -156,10 +180,19 @@ mod tests {
 
     #[test]
     fn output_specs_parse() {
-        assert_eq!("json".parse::<Output>().unwrap(), Output { format: Format::Json, path: None });
+        assert_eq!(
+            "json".parse::<Output>().unwrap(),
+            Output {
+                format: Format::Json,
+                path: None
+            }
+        );
         assert_eq!(
             "SARIF=out/r.sarif".parse::<Output>().unwrap(),
-            Output { format: Format::Sarif, path: Some(PathBuf::from("out/r.sarif")) }
+            Output {
+                format: Format::Sarif,
+                path: Some(PathBuf::from("out/r.sarif"))
+            }
         );
         assert!("xml".parse::<Output>().is_err());
         assert!("json=".parse::<Output>().is_err());

@@ -7,16 +7,18 @@ use std::io::{self, Write};
 
 use serde_json::{json, Value};
 use serde_sarif::sarif::{
-    ArtifactLocation, Invocation, Location, Message, MultiformatMessageString, Notification, PhysicalLocation,
-    PropertyBag, Region, ReportingConfiguration, ReportingDescriptor, Result as SarifResult, ResultLevel, Run,
-    RunAutomationDetails, Sarif, Suppression, Tool, ToolComponent,
+    ArtifactLocation, Invocation, Location, Message, MultiformatMessageString, Notification,
+    PhysicalLocation, PropertyBag, Region, ReportingConfiguration, ReportingDescriptor,
+    Result as SarifResult, ResultLevel, Run, RunAutomationDetails, Sarif, Suppression, Tool,
+    ToolComponent,
 };
 
 use super::escape::truncate;
 use crate::findings::Severity;
 use crate::policy::{Evaluation, ImageEvaluation, JudgedFinding, State};
 
-const SCHEMA: &str = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
+const SCHEMA: &str =
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
 
 /// GitHub's buckets: ≥9 critical, ≥7 high, ≥4 medium, >0 low. Used when a finding has no CVSS.
 fn default_security_severity(severity: Severity) -> f64 {
@@ -77,13 +79,23 @@ pub fn write(eval: &Evaluation, out: &mut dyn Write, location: Option<&str>) -> 
             notifications.push(
                 Notification::builder()
                     .level(json!("error"))
-                    .message(text(format!("{}: {} error: {}", image.image, kind_word(image), error.message)))
+                    .message(text(format!(
+                        "{}: {} error: {}",
+                        image.image,
+                        kind_word(image),
+                        error.message
+                    )))
                     .build(),
             );
         }
     }
     for warning in eval.all_warnings() {
-        notifications.push(Notification::builder().level(json!("warning")).message(text(warning)).build());
+        notifications.push(
+            Notification::builder()
+                .level(json!("warning"))
+                .message(text(warning))
+                .build(),
+        );
     }
     let successful = eval.images.iter().all(|i| i.error.is_none());
     let invocation = Invocation::builder()
@@ -92,7 +104,11 @@ pub fn write(eval: &Evaluation, out: &mut dyn Write, location: Option<&str>) -> 
         .tool_execution_notifications(notifications)
         .build();
 
-    let mut repositories: Vec<&str> = eval.images.iter().map(|i| i.image.repository.as_str()).collect();
+    let mut repositories: Vec<&str> = eval
+        .images
+        .iter()
+        .map(|i| i.image.repository.as_str())
+        .collect();
     repositories.sort();
     repositories.dedup();
     let automation = RunAutomationDetails::builder()
@@ -112,7 +128,11 @@ pub fn write(eval: &Evaluation, out: &mut dyn Write, location: Option<&str>) -> 
         .invocations(vec![invocation])
         .results(results)
         .build();
-    let sarif = Sarif::builder().schema(SCHEMA).version(json!("2.1.0")).runs(vec![run]).build();
+    let sarif = Sarif::builder()
+        .schema(SCHEMA)
+        .version(json!("2.1.0"))
+        .runs(vec![run])
+        .build();
     serde_json::to_writer_pretty(&mut *out, &sarif)?;
     out.write_all(b"\n")
 }
@@ -136,10 +156,20 @@ fn rule(j: &JudgedFinding, score: f64) -> ReportingDescriptor {
         help.push_str(&format!(" More: {url}"));
     }
     let properties = PropertyBag::builder()
-        .tags(vec!["security".to_string(), "vulnerability".to_string(), j.severity.to_string()])
+        .tags(vec![
+            "security".to_string(),
+            "vulnerability".to_string(),
+            j.severity.to_string(),
+        ])
         .additional_properties(BTreeMap::from([
-            ("security-severity".to_string(), Value::String(format!("{score:.1}"))),
-            ("precision".to_string(), Value::String("very-high".to_string())),
+            (
+                "security-severity".to_string(),
+                Value::String(format!("{score:.1}")),
+            ),
+            (
+                "precision".to_string(),
+                Value::String("very-high".to_string()),
+            ),
         ]))
         .build();
     let mut builder = ReportingDescriptor::builder()
@@ -147,7 +177,11 @@ fn rule(j: &JudgedFinding, score: f64) -> ReportingDescriptor {
         .short_description(MultiformatMessageString::builder().text(short).build())
         .full_description(MultiformatMessageString::builder().text(full).build())
         .help(MultiformatMessageString::builder().text(help).build())
-        .default_configuration(ReportingConfiguration::builder().level(json!("error")).build())
+        .default_configuration(
+            ReportingConfiguration::builder()
+                .level(json!("error"))
+                .build(),
+        )
         .properties(properties)
         .build();
     builder.help_uri = f.url.as_deref().and_then(super::escape::url);
@@ -171,10 +205,18 @@ fn package_list(j: &JudgedFinding) -> String {
     }
 }
 
-fn result(image: &ImageEvaluation, j: &JudgedFinding, rule_index: usize, location: Option<&str>) -> SarifResult {
+fn result(
+    image: &ImageEvaluation,
+    j: &JudgedFinding,
+    rule_index: usize,
+    location: Option<&str>,
+) -> SarifResult {
     let f = &j.finding;
-    let fixed: Vec<String> =
-        f.packages.iter().filter_map(|p| p.fixed_in.as_ref().map(|v| format!("{} {v}", p.name))).collect();
+    let fixed: Vec<String> = f
+        .packages
+        .iter()
+        .filter_map(|p| p.fixed_in.as_ref().map(|v| format!("{} {v}", p.name)))
+        .collect();
     let mut message = format!(
         "{} ({}) in {} of image {}: {} ({}).",
         f.id,
@@ -187,13 +229,20 @@ fn result(image: &ImageEvaluation, j: &JudgedFinding, rule_index: usize, locatio
     if !fixed.is_empty() {
         message.push_str(&format!(" Fixed in {}.", fixed.join(", ")));
     }
-    let uri = location.map(str::to_string).unwrap_or_else(|| image.image.repository.clone());
+    let uri = location
+        .map(str::to_string)
+        .unwrap_or_else(|| image.image.repository.clone());
     let physical = PhysicalLocation::builder()
         .artifact_location(ArtifactLocation::builder().uri(uri).build())
         .region(Region::builder().start_line(1).build())
         .build();
     let packages: Vec<String> = f.packages.iter().map(|p| p.name.clone()).collect();
-    let fingerprint = fingerprint(&[&image.image.repository, image.image.platform.as_deref().unwrap_or(""), &f.id, &packages.join(",")]);
+    let fingerprint = fingerprint(&[
+        &image.image.repository,
+        image.image.platform.as_deref().unwrap_or(""),
+        &f.id,
+        &packages.join(","),
+    ]);
     let mut props = BTreeMap::from([
         ("state".to_string(), json!(j.state.as_str())),
         ("reason".to_string(), json!(j.reason)),
@@ -211,13 +260,20 @@ fn result(image: &ImageEvaluation, j: &JudgedFinding, rule_index: usize, locatio
         .rule_index(rule_index as i64)
         .level(level(j.state))
         .message(text(message))
-        .locations(vec![Location::builder().physical_location(physical).build()])
-        .partial_fingerprints(BTreeMap::from([("ecrScanGate/v1".to_string(), fingerprint)]))
+        .locations(vec![Location::builder()
+            .physical_location(physical)
+            .build()])
+        .partial_fingerprints(BTreeMap::from([(
+            "ecrScanGate/v1".to_string(),
+            fingerprint,
+        )]))
         .properties(PropertyBag::builder().additional_properties(props).build())
         .build();
     if j.state == State::Allowed {
-        result.suppressions =
-            Some(vec![Suppression::builder().kind(json!("external")).justification(j.reason.clone()).build()]);
+        result.suppressions = Some(vec![Suppression::builder()
+            .kind(json!("external"))
+            .justification(j.reason.clone())
+            .build()]);
     }
     result
 }
