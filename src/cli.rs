@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::builder::BoolishValueParser;
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 use crate::policy::{file, Budget, FailOn, Overrides, Policy};
@@ -34,7 +35,8 @@ pub struct Cli {
         long,
         global = true,
         conflicts_with = "verbose",
-        env = "ECR_SCAN_GATE_QUIET"
+        env = "ECR_SCAN_GATE_QUIET",
+        value_parser = BoolishValueParser::new()
     )]
     pub quiet: bool,
 
@@ -139,7 +141,7 @@ pub struct PolicyArgs {
     )]
     pub max: Vec<Budget>,
     /// Findings with no fix available do not violate (enhanced scans only)
-    #[arg(long, env = "ECR_SCAN_GATE_IGNORE_UNFIXED")]
+    #[arg(long, env = "ECR_SCAN_GATE_IGNORE_UNFIXED", value_parser = BoolishValueParser::new())]
     pub ignore_unfixed: bool,
     /// Allow a vulnerability id (repeatable; adds to the policy file's allowlist)
     #[arg(
@@ -185,7 +187,7 @@ pub struct WaitOptions {
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration, env = "ECR_SCAN_GATE_SCAN_GRACE")]
     pub scan_grace: Duration,
     /// Start a basic scan when none exists (one manual scan per image per 24 h)
-    #[arg(long, env = "ECR_SCAN_GATE_START_SCAN")]
+    #[arg(long, env = "ECR_SCAN_GATE_START_SCAN", value_parser = BoolishValueParser::new())]
     pub start_scan: bool,
 }
 
@@ -209,6 +211,18 @@ pub struct AwsArgs {
     /// Images checked at once
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=64), env = "ECR_SCAN_GATE_CONCURRENCY")]
     pub concurrency: u32,
+}
+
+/// Parses the command line. An `ECR_SCAN_GATE_*` variable that is set but empty counts as
+/// unset: CI systems often define every variable of a template, empty when unused.
+pub fn parse() -> Result<Cli, clap::Error> {
+    for (key, value) in std::env::vars_os() {
+        if value.is_empty() && key.to_string_lossy().starts_with("ECR_SCAN_GATE_") {
+            // Still single-threaded: nothing else reads the environment yet.
+            std::env::remove_var(&key);
+        }
+    }
+    Cli::try_parse()
 }
 
 /// A bare number of seconds or a humantime duration (`90s`, `10m`, `1h30m`).

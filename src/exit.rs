@@ -59,7 +59,7 @@ mod tests {
         let fail = image_with(Verdict::Fail, None);
         let scan = image_with(Verdict::Error, Some(ImageError::scan("x")));
         let aws = image_with(Verdict::Error, Some(ImageError::aws("x")));
-        assert_eq!(for_images(&[pass.clone()]), PASS);
+        assert_eq!(for_images(std::slice::from_ref(&pass)), PASS);
         assert_eq!(for_images(&[pass.clone(), fail.clone()]), POLICY_VIOLATION);
         assert_eq!(for_images(&[fail.clone(), scan.clone()]), SCAN_UNUSABLE);
         assert_eq!(for_images(&[aws, scan, fail, pass]), AWS_ERROR);

@@ -156,11 +156,12 @@ mod tests {
     fn uri_contradicting_flags_is_a_usage_error() {
         let uri = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app/web:v1".to_string();
         assert!(references(
-            &[uri.clone()],
+            std::slice::from_ref(&uri),
             &aws(Some("us-east-1"), Some("123456789012"))
         )
         .is_ok());
-        let err = references(&[uri.clone()], &aws(Some("eu-west-1"), None)).unwrap_err();
+        let err =
+            references(std::slice::from_ref(&uri), &aws(Some("eu-west-1"), None)).unwrap_err();
         assert!(err.contains("--region"), "{err}");
         let err = references(&[uri], &aws(None, Some("210987654321"))).unwrap_err();
         assert!(err.contains("--registry-id"), "{err}");

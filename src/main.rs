@@ -2,10 +2,8 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = match ecr_scan_gate::cli::Cli::try_parse() {
+    let cli = match ecr_scan_gate::cli::parse() {
         Ok(cli) => cli,
         // clap exits 0 for --help/--version and 2 for usage errors.
         Err(e) => e.exit(),

@@ -134,9 +134,9 @@ async fn platforms(client: &RegionClient, index: ImageId) -> Result<Vec<ImageId>
         .manifests
         .into_iter()
         .filter(|m| {
-            !m.annotations
+            m.annotations
                 .get("vnd.docker.reference.type")
-                .is_some_and(|t| t == "attestation-manifest")
+                .is_none_or(|t| t != "attestation-manifest")
         })
         .filter_map(|m| {
             let p = m.platform?;

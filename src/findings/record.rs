@@ -220,9 +220,23 @@ fn enhanced_package(p: &VulnerablePackage) -> Package {
     Package {
         name: p.name.clone().unwrap_or_default(),
         version,
+        // Inspector writes a zero epoch ("0:2.5.0-1") that the installed version leaves out.
         fixed_in: p
             .fixed_in_version
-            .clone()
-            .filter(|v| crate::findings::is_version(v)),
+            .as_deref()
+            .filter(|v| crate::findings::is_version(v))
+            .map(|v| v.strip_prefix("0:").unwrap_or(v).to_string()),
+    }
+}
+
+impl From<BasicRecord> for Finding {
+    fn from(record: BasicRecord) -> Finding {
+        record.into_finding()
+    }
+}
+
+impl From<EnhancedRecord> for Finding {
+    fn from(record: EnhancedRecord) -> Finding {
+        record.into_finding()
     }
 }

@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::record::{BasicRecord, EnhancedRecord};
 use super::status::{classify, Usability};
-use super::{ImageError, ImageId, ScanInfo, ScanKind, ScannedImage, Source};
+use super::{Finding, ImageError, ImageId, ScanInfo, ScanKind, ScannedImage, Source};
 
 /// A saved input that cannot be read: always a usage error (exit 2), decided before judging.
 #[derive(Debug, thiserror::Error)]
@@ -35,25 +35,72 @@ pub enum InputError {
 /// Reads every input (a path, or `-` for stdin) and merges pages that describe the same image.
 /// Any one unreadable input fails the whole run: judging the rest would hide it.
 pub fn read_inputs(inputs: &[String]) -> Result<Vec<ScannedImage>, InputError> {
-    let mut pages: Vec<(String, RawPage)> = Vec::new();
+    // The same file named twice would count its findings twice (and burn budgets twice).
+    let mut unique: Vec<&String> = Vec::new();
+    let mut repeated: Vec<String> = Vec::new();
     for input in inputs {
-        let display = if input == "-" {
-            "<stdin>".to_string()
+        let key = |i: &String| std::fs::canonicalize(i).ok();
+        let seen = unique
+            .iter()
+            .any(|u| *u == input || (input != "-" && key(u).is_some() && key(u) == key(input)));
+        if seen {
+            repeated.push(input.clone());
         } else {
-            input.clone()
-        };
-        let parsed = if input == "-" {
-            parse(io::stdin().lock(), &display)?
-        } else {
-            let file = File::open(Path::new(input)).map_err(|source| InputError::Io {
-                path: display.clone(),
-                source,
-            })?;
-            parse(BufReader::with_capacity(256 * 1024, file), &display)?
-        };
-        pages.extend(parsed.0.into_iter().map(|p| (display.clone(), p)));
+            unique.push(input);
+        }
     }
-    Ok(merge(pages))
+    // Files are parsed in parallel; results and the first error keep the input order.
+    let parsed: Vec<Result<Pages, InputError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = unique
+            .iter()
+            .map(|input| scope.spawn(move || read_one(input)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| panic!("reader thread panicked"))
+            })
+            .collect()
+    });
+    let mut pages: Vec<(String, RawPage)> = Vec::new();
+    for (input, result) in unique.iter().zip(parsed) {
+        let display = display_name(input);
+        pages.extend(result?.0.into_iter().map(|p| (display.clone(), p)));
+    }
+    let mut images = merge(pages);
+    for input in repeated {
+        let display = display_name(&input);
+        for image in images
+            .iter_mut()
+            .filter(|i| matches!(&i.source, Source::File { files } if files.contains(&display)))
+        {
+            image.warnings.push(format!(
+                "{display} was given more than once; it was read once"
+            ));
+        }
+    }
+    Ok(images)
+}
+
+fn display_name(input: &str) -> String {
+    if input == "-" {
+        "<stdin>".to_string()
+    } else {
+        input.to_string()
+    }
+}
+
+fn read_one(input: &str) -> Result<Pages, InputError> {
+    let display = display_name(input);
+    if input == "-" {
+        return parse(io::stdin().lock(), &display);
+    }
+    let file = File::open(Path::new(input)).map_err(|source| InputError::Io {
+        path: display.clone(),
+        source,
+    })?;
+    parse(BufReader::with_capacity(256 * 1024, file), &display)
 }
 
 fn parse(reader: impl Read, path: &str) -> Result<Pages, InputError> {
@@ -71,7 +118,11 @@ fn parse(reader: impl Read, path: &str) -> Result<Pages, InputError> {
                 source: io::Error::other(err.to_string()),
             };
         }
-        let message = strip_position(&err.to_string());
+        let mut message = strip_position(&err.to_string());
+        if err.classify() == serde_json::error::Category::Data {
+            message =
+                format!("not the output of `aws ecr describe-image-scan-findings`: {message}");
+        }
         InputError::Json {
             path: path.to_string(),
             line: err.line(),
@@ -191,19 +242,12 @@ fn image_from_pages(group: Vec<(String, RawPage)>) -> ScannedImage {
     let mut findings = Vec::new();
     for (_, page) in group {
         if let Some(scan_findings) = page.image_scan_findings {
-            findings.extend(
-                scan_findings
-                    .findings
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(BasicRecord::into_finding),
-            );
+            findings.extend(scan_findings.findings.map(|c| c.0).unwrap_or_default());
             findings.extend(
                 scan_findings
                     .enhanced_findings
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(EnhancedRecord::into_finding),
+                    .map(|c| c.0)
+                    .unwrap_or_default(),
             );
         }
     }
@@ -280,8 +324,32 @@ struct RawScanFindings {
     #[allow(dead_code)] // validated so a corrupt file is rejected, not shown
     vulnerability_source_updated_at: Option<Timestamp>,
     finding_severity_counts: Option<BTreeMap<String, u64>>,
-    findings: Option<Vec<BasicRecord>>,
-    enhanced_findings: Option<Vec<EnhancedRecord>>,
+    findings: Option<Converted<BasicRecord>>,
+    enhanced_findings: Option<Converted<EnhancedRecord>>,
+}
+
+/// A JSON array of finding records turned into [`Finding`]s one element at a time, so the raw
+/// records of a large file are never all held at once.
+struct Converted<R>(Vec<Finding>, std::marker::PhantomData<R>);
+
+impl<'de, R: Deserialize<'de> + Into<Finding>> Deserialize<'de> for Converted<R> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SeqVisitor<R>(std::marker::PhantomData<R>);
+        impl<'de, R: Deserialize<'de> + Into<Finding>> Visitor<'de> for SeqVisitor<R> {
+            type Value = Converted<R>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an array of findings")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+                while let Some(record) = seq.next_element::<R>()? {
+                    out.push(record.into());
+                }
+                Ok(Converted(out, std::marker::PhantomData))
+            }
+        }
+        deserializer.deserialize_seq(SeqVisitor(std::marker::PhantomData))
+    }
 }
 
 /// A timestamp as the AWS CLI prints it (ISO-8601 string) or as the raw API / SDK gives it
@@ -356,7 +424,7 @@ mod tests {
         assert_eq!(img.image.repository, "app/web");
         assert_eq!(
             img.scan.as_ref().unwrap().completed_at.as_deref(),
-            Some("2026-11-20T17:14:31Z")
+            Some("2026-11-20T17:14:31.000Z")
         );
         let f = &img.findings[0];
         assert_eq!(f.packages[0].name, "openssl");
@@ -371,7 +439,7 @@ mod tests {
         let images = parse_str(&text).unwrap();
         assert_eq!(
             images[0].scan.as_ref().unwrap().completed_at.as_deref(),
-            Some("2025-11-20T17:14:31.5Z")
+            Some("2025-11-20T17:14:31.500Z")
         );
     }
 

@@ -46,7 +46,12 @@ impl fmt::Display for ConfigError {
             if i > 0 {
                 writeln!(f)?;
             }
-            write!(f, "{}:{}:{}: {}", self.path, p.line, p.column, p.message)?;
+            // Line 0: the problem is the file itself (e.g. unreadable), not a spot in it.
+            if p.line == 0 {
+                write!(f, "{}: {}", self.path, p.message)?;
+            } else {
+                write!(f, "{}:{}:{}: {}", self.path, p.line, p.column, p.message)?;
+            }
         }
         Ok(())
     }
@@ -59,8 +64,8 @@ pub fn load(path: &Path) -> Result<PolicyFile, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
         path: display.clone(),
         problems: vec![Problem {
-            line: 1,
-            column: 1,
+            line: 0,
+            column: 0,
             message: format!("cannot read policy file: {e}"),
         }],
     })?;

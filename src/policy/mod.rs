@@ -6,6 +6,7 @@ pub mod file;
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use globset::GlobMatcher;
 use serde::Serialize;
@@ -107,10 +108,11 @@ impl AllowEntry {
                 .is_none_or(|(_, glob)| glob.is_match(repository))
     }
 
-    fn reason(&self) -> String {
-        self.reason
-            .clone()
-            .unwrap_or_else(|| format!("allowed by {}", self.origin))
+    fn reason(&self) -> Arc<str> {
+        match &self.reason {
+            Some(reason) => reason.as_str().into(),
+            None => format!("allowed by {}", self.origin).into(),
+        }
     }
 }
 
@@ -234,7 +236,8 @@ pub struct JudgedFinding {
     /// Severity after `treat-unknown-as`; `finding.severity` keeps the original.
     pub severity: Severity,
     pub state: State,
-    pub reason: String,
+    /// Shared: every finding judged by the same rule carries the same text.
+    pub reason: Arc<str>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -413,7 +416,7 @@ fn judge_image(
 
     let mut closed = 0;
     // Steps 1 and 2 decide some findings alone; the rest need per-severity totals first.
-    let mut pending: Vec<(Finding, Severity, Option<(State, String)>)> =
+    let mut pending: Vec<(Finding, Severity, Option<Decision>)> =
         Vec::with_capacity(findings.len());
     for finding in findings {
         if finding.status == FindingStatus::Closed {
@@ -437,26 +440,32 @@ fn judge_image(
             .iter()
             .filter(|(_, s, exempt)| *s == severity && exempt.is_none())
             .count();
-        match (policy.budget(severity), policy.fail_on) {
-            (Some(max), _) if n as u64 > max => (
-                State::Violation,
-                format!("{n} {severity} findings exceed the budget of {max}"),
-            ),
-            (Some(max), _) => (
-                State::WithinBudget,
-                format!("{n} {severity} findings within the budget of {max}"),
-            ),
-            (None, FailOn::At(threshold)) if severity >= threshold => (
-                State::Violation,
-                format!("{severity} is at or above fail-on {threshold}"),
-            ),
-            (None, fail_on) => (
-                State::BelowThreshold,
-                format!("{severity} is below fail-on {fail_on}"),
-            ),
-        }
+        let reason: String = match (policy.budget(severity), policy.fail_on) {
+            (Some(max), _) if n as u64 > max => {
+                let verb = plural(n, "finding exceeds", "findings exceed");
+                return (
+                    State::Violation,
+                    format!("{n} {severity} {verb} the budget of {max}").into(),
+                );
+            }
+            (Some(max), _) => {
+                let verb = plural(n, "finding is within", "findings are within");
+                return (
+                    State::WithinBudget,
+                    format!("{n} {severity} {verb} the budget of {max}").into(),
+                );
+            }
+            (None, FailOn::At(threshold)) if severity >= threshold => {
+                return (
+                    State::Violation,
+                    format!("{severity} is at or above fail-on {threshold}").into(),
+                );
+            }
+            (None, fail_on) => format!("{severity} is below fail-on {fail_on}"),
+        };
+        (State::BelowThreshold, reason.into())
     };
-    let decisions: Vec<(State, String)> = Severity::ALL.iter().map(|s| judged_at(*s)).collect();
+    let decisions: Vec<Decision> = Severity::ALL.iter().map(|s| judged_at(*s)).collect();
     let mut judged: Vec<JudgedFinding> = pending
         .into_iter()
         .map(|(finding, severity, exempt)| {
@@ -518,6 +527,17 @@ fn judge_image(
     }
 }
 
+/// A finding's state and the reason for it.
+type Decision = (State, Arc<str>);
+
+fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 {
+        one
+    } else {
+        many
+    }
+}
+
 /// Steps 1 and 2 of the documented order: allowlist or Inspector suppression, then unfixed.
 fn first_exemption(
     finding: &Finding,
@@ -526,7 +546,7 @@ fn first_exemption(
     today: Date,
     used: &mut [bool],
     warnings: &mut Vec<String>,
-) -> Option<(State, String)> {
+) -> Option<Decision> {
     let mut expired_match = None;
     for (i, entry) in policy.allow.iter().enumerate() {
         if !entry.matches(finding, repository) {
@@ -548,10 +568,10 @@ fn first_exemption(
         ));
     }
     if finding.status == FindingStatus::Suppressed {
-        return Some((State::Allowed, "suppressed in Amazon Inspector".to_string()));
+        return Some((State::Allowed, "suppressed in Amazon Inspector".into()));
     }
     if policy.ignore_unfixed && finding.fix == Fix::No {
-        return Some((State::IgnoredUnfixed, "no fix available".to_string()));
+        return Some((State::IgnoredUnfixed, "no fix available".into()));
     }
     None
 }
@@ -795,7 +815,7 @@ pub(crate) mod tests {
         };
         let eval = run(&policy, vec![finding("A", "HIGH", "p", Fix::No)]);
         let j = &eval.images[0].findings[0];
-        assert_eq!((j.state, j.reason.as_str()), (State::Allowed, "because"));
+        assert_eq!((j.state, &*j.reason), (State::Allowed, "because"));
     }
 
     #[test]
@@ -907,7 +927,7 @@ pub(crate) mod tests {
         let eval = run(&Policy::default(), vec![suppressed, closed]);
         let img = &eval.images[0];
         assert_eq!(img.findings.len(), 1);
-        assert_eq!(img.findings[0].reason, "suppressed in Amazon Inspector");
+        assert_eq!(&*img.findings[0].reason, "suppressed in Amazon Inspector");
         assert_eq!(img.closed, 1);
         assert_eq!(eval.verdict, Verdict::Pass);
     }

@@ -175,9 +175,10 @@ fn write_image(
                 .unwrap_or("");
             let fixed = f
                 .packages
-                .first()
-                .and_then(|p| p.fixed_in.as_deref())
-                .unwrap_or("");
+                .iter()
+                .filter_map(|p| p.fixed_in.as_deref())
+                .collect::<Vec<_>>()
+                .join(", ");
             let title = f
                 .title
                 .as_deref()
@@ -188,7 +189,7 @@ fn write_image(
                 truncate(&terminal(&f.id), 40),
                 truncate(&terminal(&package), 40),
                 truncate(&terminal(version), 30),
-                truncate(&terminal(fixed), 30),
+                truncate(&terminal(&fixed), 30),
                 truncate(&terminal(title), 60),
             ]);
         }

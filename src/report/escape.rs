@@ -82,12 +82,18 @@ pub fn url(text: &str) -> Option<String> {
 
 /// Shortens text for a one-line display, on a character boundary.
 pub fn truncate(text: &str, max_chars: usize) -> String {
-    if text.chars().count() <= max_chars {
-        return text.to_string();
+    truncated(text, max_chars).into_owned()
+}
+
+/// [`truncate`] without a copy when the text already fits.
+pub fn truncated(text: &str, max_chars: usize) -> std::borrow::Cow<'_, str> {
+    // Byte length bounds the character count, so short text needs no counting.
+    if text.len() <= max_chars || text.chars().count() <= max_chars {
+        return std::borrow::Cow::Borrowed(text);
     }
     let mut cut: String = text.chars().take(max_chars.saturating_sub(1)).collect();
     cut.push('…');
-    cut
+    std::borrow::Cow::Owned(cut)
 }
 
 #[cfg(test)]

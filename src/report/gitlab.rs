@@ -1,11 +1,15 @@
 //! GitLab container-scanning report (`gl-container-scanning-report.json`, schema 15.x; the
 //! schema ships in `fixtures/schemas/`). Each finding is one vulnerability; the gate's state
 //! and reason travel in `details` so GitLab shows why a finding did or did not fail the job.
+//! Vulnerabilities are built and written one at a time.
 
 use std::io::{self, Write};
 
-use serde_json::{json, Value};
+use serde::{Serialize, Serializer};
 
+use std::borrow::Cow;
+
+use super::escape::{truncated, url};
 use crate::findings::{ScanKind, Severity};
 use crate::policy::{Evaluation, ImageEvaluation, JudgedFinding};
 
@@ -22,78 +26,212 @@ fn severity(s: Severity) -> &'static str {
     }
 }
 
+#[derive(Serialize)]
+struct Report<'a> {
+    version: &'static str,
+    scan: Scan,
+    vulnerabilities: Vulnerabilities<'a>,
+}
+
+#[derive(Serialize)]
+struct Scan {
+    analyzer: Tool,
+    scanner: Tool,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    start_time: String,
+    end_time: String,
+    status: &'static str,
+    messages: Vec<ScanMessage>,
+}
+
+#[derive(Serialize)]
+struct Tool {
+    id: &'static str,
+    name: &'static str,
+    version: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<&'static str>,
+    vendor: Vendor,
+}
+
+#[derive(Serialize)]
+struct Vendor {
+    name: &'static str,
+}
+
+#[derive(Serialize)]
+struct ScanMessage {
+    level: &'static str,
+    value: String,
+}
+
+struct Vulnerabilities<'a>(&'a Evaluation);
+
+impl Serialize for Vulnerabilities<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let names: Vec<String> = self.0.images.iter().map(image_name).collect();
+        serializer.collect_seq(self.0.images.iter().zip(&names).flat_map(|(image, name)| {
+            image
+                .findings
+                .iter()
+                .map(move |j| vulnerability(image, name, j))
+        }))
+    }
+}
+
+#[derive(Serialize)]
+struct Vulnerability<'a> {
+    id: String,
+    name: Cow<'a, str>,
+    description: Cow<'a, str>,
+    severity: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    solution: Option<String>,
+    identifiers: [Identifier<'a>; 1],
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    links: Vec<Link>,
+    location: VulnLocation<'a>,
+    details: Details<'a>,
+}
+
+#[derive(Serialize)]
+struct Identifier<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    name: &'a str,
+    value: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Link {
+    url: String,
+}
+
+#[derive(Serialize)]
+struct VulnLocation<'a> {
+    dependency: Dependency<'a>,
+    operating_system: &'static str,
+    image: &'a str,
+}
+
+#[derive(Serialize)]
+struct Dependency<'a> {
+    package: PackageName<'a>,
+    version: &'a str,
+}
+
+#[derive(Serialize)]
+struct PackageName<'a> {
+    name: &'a str,
+}
+
+#[derive(Serialize)]
+struct Details<'a> {
+    gate_state: TextField<'a>,
+    gate_reason: TextField<'a>,
+}
+
+#[derive(Serialize)]
+struct TextField<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    name: &'static str,
+    value: &'a str,
+}
+
 /// `now` is `YYYY-MM-DDTHH:MM:SS` in UTC, the only form the schema accepts.
 pub fn write(eval: &Evaluation, out: &mut dyn Write, now: &str) -> io::Result<()> {
-    let mut messages: Vec<Value> = Vec::new();
+    let mut messages: Vec<ScanMessage> = Vec::new();
     for image in &eval.images {
         if let Some(error) = &image.error {
-            messages.push(
-                json!({"level": "fatal", "value": format!("{}: {}", image.image, error.message)}),
-            );
+            messages.push(ScanMessage {
+                level: "fatal",
+                value: format!("{}: {}", image.image, error.message),
+            });
         }
     }
     for warning in eval.all_warnings() {
-        messages.push(json!({"level": "warn", "value": warning}));
+        messages.push(ScanMessage {
+            level: "warn",
+            value: warning,
+        });
     }
     let enhanced = eval.images.iter().any(|i| {
         i.scan
             .as_ref()
             .is_some_and(|s| s.kind == ScanKind::Enhanced)
     });
-    let vulnerabilities: Vec<Value> = eval
-        .images
-        .iter()
-        .flat_map(|image| image.findings.iter().map(move |j| vulnerability(image, j)))
-        .collect();
-    let report = json!({
-        "version": SCHEMA_VERSION,
-        "scan": {
-            "analyzer": {
-                "id": "ecr-scan-gate",
-                "name": "ecr-scan-gate",
-                "version": env!("CARGO_PKG_VERSION"),
-                "url": env!("CARGO_PKG_REPOSITORY"),
-                "vendor": {"name": "ecr-scan-gate"}
+    let report = Report {
+        version: SCHEMA_VERSION,
+        scan: Scan {
+            analyzer: Tool {
+                id: "ecr-scan-gate",
+                name: "ecr-scan-gate",
+                version: env!("CARGO_PKG_VERSION"),
+                url: Some(env!("CARGO_PKG_REPOSITORY")),
+                vendor: Vendor {
+                    name: "ecr-scan-gate",
+                },
             },
-            "scanner": {
-                "id": if enhanced { "amazon-inspector" } else { "amazon-ecr-basic" },
-                "name": if enhanced { "Amazon Inspector (ECR enhanced scanning)" } else { "Amazon ECR basic scanning" },
-                "version": "2015-09-21",
-                "vendor": {"name": "Amazon Web Services"}
+            scanner: Tool {
+                id: if enhanced {
+                    "amazon-inspector"
+                } else {
+                    "amazon-ecr-basic"
+                },
+                name: if enhanced {
+                    "Amazon Inspector (ECR enhanced scanning)"
+                } else {
+                    "Amazon ECR basic scanning"
+                },
+                version: "2015-09-21",
+                url: None,
+                vendor: Vendor {
+                    name: "Amazon Web Services",
+                },
             },
-            "type": "container_scanning",
-            "start_time": now,
-            "end_time": now,
-            "status": if eval.images.iter().all(|i| i.error.is_none()) { "success" } else { "failure" },
-            "messages": messages,
+            kind: "container_scanning",
+            start_time: now.to_string(),
+            end_time: now.to_string(),
+            status: if eval.images.iter().all(|i| i.error.is_none()) {
+                "success"
+            } else {
+                "failure"
+            },
+            messages,
         },
-        "vulnerabilities": vulnerabilities,
-    });
-    serde_json::to_writer_pretty(&mut *out, &report)?;
+        vulnerabilities: Vulnerabilities(eval),
+    };
+    serde_json::to_writer(&mut *out, &report)?;
     out.write_all(b"\n")
 }
 
 fn image_name(image: &ImageEvaluation) -> String {
     let i = &image.image;
-    let mut name = i.repository.clone();
-    if let Some(tag) = &i.tag {
-        name = format!("{name}:{tag}");
-    } else if let Some(digest) = &i.digest {
-        name = format!("{name}@{digest}");
+    match (&i.tag, &i.digest) {
+        (Some(tag), _) => format!("{}:{tag}", i.repository),
+        (None, Some(digest)) => format!("{}@{digest}", i.repository),
+        (None, None) => i.repository.clone(),
     }
-    name
 }
 
-fn vulnerability(image: &ImageEvaluation, j: &JudgedFinding) -> Value {
+fn vulnerability<'a>(
+    image: &ImageEvaluation,
+    image_name: &'a str,
+    j: &'a JudgedFinding,
+) -> Vulnerability<'a> {
     let f = &j.finding;
     let first = f.packages.first();
     let package = first
-        .map(|p| p.name.clone())
+        .map(|p| p.name.as_str())
         .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| "unknown".to_string());
+        .unwrap_or("unknown");
     let version = first
-        .and_then(|p| p.version.clone())
-        .unwrap_or_else(|| "unknown".to_string());
+        .and_then(|p| p.version.as_deref())
+        .unwrap_or("unknown");
     let fixes: Vec<String> = f
         .packages
         .iter()
@@ -103,7 +241,7 @@ fn vulnerability(image: &ImageEvaluation, j: &JudgedFinding) -> Value {
                 .map(|v| format!("Upgrade {} to {v}", p.name))
         })
         .collect();
-    let mut description = f.description.clone().unwrap_or_default();
+    let mut description = Cow::Borrowed(f.description.as_deref().unwrap_or(""));
     if f.packages.len() > 1 {
         let all: Vec<String> = f
             .packages
@@ -114,49 +252,62 @@ fn vulnerability(image: &ImageEvaluation, j: &JudgedFinding) -> Value {
                     .to_string()
             })
             .collect();
-        description.push_str(&format!("\n\nAffected packages: {}", all.join(", ")));
+        description = Cow::Owned(format!(
+            "{description}\n\nAffected packages: {}",
+            all.join(", ")
+        ));
     }
-    let identifier_type = if f.id.starts_with("CVE-") {
-        "cve"
-    } else {
-        "ecr"
+    let description = match description {
+        Cow::Borrowed(text) => truncated(text, 1_000_000),
+        Cow::Owned(text) => Cow::Owned(truncated(&text, 1_000_000).into_owned()),
     };
-    let mut identifier = json!({"type": identifier_type, "name": f.id, "value": f.id});
-    let url = f.url.as_deref().and_then(crate::report::escape::url);
-    if let Some(url) = &url {
-        identifier["url"] = json!(url);
-    }
+    let link = f.url.as_deref().and_then(url);
     let id = uuid_like(&[
         &image.image.repository,
         image.image.digest.as_deref().unwrap_or(""),
         image.image.platform.as_deref().unwrap_or(""),
         &f.id,
-        &package,
-        &version,
+        package,
+        version,
     ]);
-    let mut v = json!({
-        "id": id,
-        "name": crate::report::escape::truncate(f.title.as_deref().unwrap_or(&f.id), 255),
-        "description": crate::report::escape::truncate(&description, 1_000_000),
-        "severity": severity(j.severity),
-        "identifiers": [identifier],
-        "location": {
-            "dependency": {"package": {"name": package}, "version": version},
-            "operating_system": "unknown",
-            "image": image_name(image),
+    Vulnerability {
+        id,
+        name: truncated(f.title.as_deref().unwrap_or(&f.id), 255),
+        description,
+        severity: severity(j.severity),
+        solution: (!fixes.is_empty()).then(|| truncated(&fixes.join("; "), 7000).into_owned()),
+        identifiers: [Identifier {
+            kind: if f.id.starts_with("CVE-") {
+                "cve"
+            } else {
+                "ecr"
+            },
+            name: &f.id,
+            value: &f.id,
+            url: link.clone(),
+        }],
+        links: link.into_iter().map(|url| Link { url }).collect(),
+        location: VulnLocation {
+            dependency: Dependency {
+                package: PackageName { name: package },
+                version,
+            },
+            operating_system: "unknown",
+            image: image_name,
         },
-        "details": {
-            "gate_state": {"type": "text", "name": "Gate state", "value": j.state.as_str()},
-            "gate_reason": {"type": "text", "name": "Gate reason", "value": j.reason},
+        details: Details {
+            gate_state: TextField {
+                kind: "text",
+                name: "Gate state",
+                value: j.state.as_str(),
+            },
+            gate_reason: TextField {
+                kind: "text",
+                name: "Gate reason",
+                value: &j.reason,
+            },
         },
-    });
-    if !fixes.is_empty() {
-        v["solution"] = json!(crate::report::escape::truncate(&fixes.join("; "), 7000));
     }
-    if let Some(url) = url {
-        v["links"] = json!([{"url": url}]);
-    }
-    v
 }
 
 /// A stable id in UUID shape, so GitLab tracks the same finding across pipelines.

@@ -38,9 +38,18 @@ struct Image<'a> {
     verdict: Verdict,
     counts: &'a SeverityCounts,
     closed: usize,
-    findings: Vec<Finding<'a>>,
+    findings: Findings<'a>,
     warnings: &'a [String],
     error: Option<&'a ImageError>,
+}
+
+/// Written one finding at a time rather than collected first.
+struct Findings<'a>(&'a [JudgedFinding]);
+
+impl Serialize for Findings<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(finding))
+    }
 }
 
 #[derive(Serialize)]
@@ -98,11 +107,7 @@ fn image(i: &ImageEvaluation, include_findings: bool) -> Image<'_> {
         verdict: i.verdict,
         counts: &i.counts,
         closed: i.closed,
-        findings: if include_findings {
-            i.findings.iter().map(finding).collect()
-        } else {
-            Vec::new()
-        },
+        findings: Findings(if include_findings { &i.findings } else { &[] }),
         warnings: &i.warnings,
         error: i.error.as_ref(),
     }

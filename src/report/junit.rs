@@ -12,7 +12,19 @@ use crate::policy::{Evaluation, ImageEvaluation, JudgedFinding, State};
 pub fn write(eval: &Evaluation, out: &mut dyn Write) -> io::Result<()> {
     let mut report = Report::new("ecr-scan-gate");
     for image in &eval.images {
-        report.add_test_suite(suite(image));
+        let mut suite = suite(image);
+        // Policy warnings (expired or unused allow entries) belong to the whole run.
+        let warnings: Vec<&String> = eval.warnings.iter().chain(&image.warnings).collect();
+        if !warnings.is_empty() {
+            suite.set_system_err(
+                warnings
+                    .iter()
+                    .map(|w| w.as_str())
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            );
+        }
+        report.add_test_suite(suite);
     }
     report.serialize(&mut *out).map_err(io::Error::other)?;
     out.write_all(b"\n")
@@ -53,9 +65,6 @@ fn suite(image: &ImageEvaluation) -> TestSuite {
             name = format!("{name} #{n}");
         }
         suite.add_test_case(finding_case(j, name));
-    }
-    if !image.warnings.is_empty() {
-        suite.set_system_err(image.warnings.join("\n"));
     }
     suite
 }

@@ -114,36 +114,70 @@ pub struct Options {
 /// Writes every report. A report that cannot be written is an error, but the others are still
 /// attempted so one bad path does not lose every upload.
 pub fn write_all(eval: &Evaluation, outputs: &[Output], options: &Options) -> Result<(), String> {
-    let mut errors = Vec::new();
-    for output in outputs {
-        let result = match &output.path {
-            None => {
-                let stdout = io::stdout();
-                let mut lock = BufWriter::new(stdout.lock());
-                render(eval, output.format, &mut lock, options).and_then(|()| lock.flush())
-            }
-            Some(path) => File::create(path).and_then(|file| {
-                let mut writer = BufWriter::with_capacity(256 * 1024, file);
-                render(eval, output.format, &mut writer, options).and_then(|()| writer.flush())
-            }),
-        };
-        if let Err(e) = result {
-            let target = output
-                .path
-                .as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_else(|| "stdout".into());
-            errors.push(format!(
-                "cannot write {} report to {target}: {e}",
-                output.format
-            ));
-        }
-    }
+    // Each report only reads the evaluation, so they are written side by side, by one worker
+    // per core (more threads would only add allocator arenas, not speed).
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(outputs.len())
+        .max(1);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut errors: Vec<(usize, String)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut errors = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(output) = outputs.get(i) else {
+                            break errors;
+                        };
+                        if let Err(e) = write_one(eval, output, options) {
+                            errors.push((i, e));
+                        }
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| vec![(usize::MAX, "a report writer panicked".to_string())])
+            })
+            .collect()
+    });
+    errors.sort();
     if errors.is_empty() {
         Ok(())
     } else {
-        Err(errors.join("\n"))
+        Err(errors
+            .into_iter()
+            .map(|(_, e)| e)
+            .collect::<Vec<_>>()
+            .join("\n"))
     }
+}
+
+fn write_one(eval: &Evaluation, output: &Output, options: &Options) -> Result<(), String> {
+    let result = match &output.path {
+        None => {
+            let stdout = io::stdout();
+            let mut lock = BufWriter::new(stdout.lock());
+            render(eval, output.format, &mut lock, options).and_then(|()| lock.flush())
+        }
+        Some(path) => File::create(path).and_then(|file| {
+            let mut writer = BufWriter::with_capacity(256 * 1024, file);
+            render(eval, output.format, &mut writer, options).and_then(|()| writer.flush())
+        }),
+    };
+    result.map_err(|e| {
+        let target = output
+            .path
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "stdout".into());
+        format!("cannot write {} report to {target}: {e}", output.format)
+    })
 }
 
 fn render(

@@ -1,20 +1,21 @@
-//! SARIF 2.1.0 for GitHub code scanning, built with `serde-sarif`: one rule per vulnerability
-//! id, one result per finding, suppressions for allowed findings, and the run's success or
-//! failure in `invocations` so an unusable scan is visible where the upload lands.
+//! SARIF 2.1.0 for GitHub code scanning, built from `serde-sarif` types: one rule per
+//! vulnerability id, one result per finding, suppressions for allowed findings, and the run's
+//! success or failure in `invocations` so an unusable scan is visible where the upload lands.
+//! Rules and results are built and written one at a time, so a large scan is never held twice.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Write};
 
+use serde::{Serialize, Serializer};
 use serde_json::{json, Value};
 use serde_sarif::sarif::{
     ArtifactLocation, Invocation, Location, Message, MultiformatMessageString, Notification,
     PhysicalLocation, PropertyBag, Region, ReportingConfiguration, ReportingDescriptor,
-    Result as SarifResult, ResultLevel, Run, RunAutomationDetails, Sarif, Suppression, Tool,
-    ToolComponent,
+    Result as SarifResult, ResultLevel, RunAutomationDetails, Suppression,
 };
 
-use super::escape::truncate;
-use crate::findings::Severity;
+use super::escape::{truncate, url};
+use crate::findings::{ErrorKind, Severity};
 use crate::policy::{Evaluation, ImageEvaluation, JudgedFinding, State};
 
 const SCHEMA: &str =
@@ -43,47 +44,110 @@ fn text(message: impl Into<String>) -> Message {
     Message::builder().text(message.into()).build()
 }
 
+fn score(j: &JudgedFinding) -> f64 {
+    j.finding
+        .cvss
+        .as_ref()
+        .and_then(|c| c.score)
+        .unwrap_or_else(|| default_security_severity(j.severity))
+}
+
+/// One rule per vulnerability id: the finding it is described from (the highest score wins).
+struct Rule<'a> {
+    finding: &'a JudgedFinding,
+    score: f64,
+}
+
+#[derive(Serialize)]
+struct Log<'a> {
+    #[serde(rename = "$schema")]
+    schema: &'static str,
+    version: &'static str,
+    runs: [Run<'a>; 1],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Run<'a> {
+    tool: Tool<'a>,
+    automation_details: RunAutomationDetails,
+    invocations: Vec<Invocation>,
+    results: Results<'a>,
+}
+
+#[derive(Serialize)]
+struct Tool<'a> {
+    driver: Driver<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Driver<'a> {
+    name: &'static str,
+    version: &'static str,
+    semantic_version: &'static str,
+    information_uri: &'static str,
+    rules: Rules<'a>,
+}
+
+struct Rules<'a>(&'a [Rule<'a>]);
+
+impl Serialize for Rules<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(|r| rule(r.finding, r.score)))
+    }
+}
+
+struct Results<'a> {
+    eval: &'a Evaluation,
+    rule_index: &'a HashMap<&'a str, usize>,
+    location: Option<&'a str>,
+}
+
+impl Serialize for Results<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.eval.images.iter().flat_map(|image| {
+            image.findings.iter().map(move |j| {
+                result(
+                    image,
+                    j,
+                    self.rule_index[j.finding.id.as_str()],
+                    self.location,
+                )
+            })
+        }))
+    }
+}
+
 pub fn write(eval: &Evaluation, out: &mut dyn Write, location: Option<&str>) -> io::Result<()> {
-    let mut rules: Vec<ReportingDescriptor> = Vec::new();
-    let mut rule_index: BTreeMap<String, (usize, f64)> = BTreeMap::new();
-    let mut results = Vec::new();
-    for image in &eval.images {
-        for j in &image.findings {
-            let score = j
-                .finding
-                .cvss
-                .as_ref()
-                .and_then(|c| c.score)
-                .unwrap_or_else(|| default_security_severity(j.severity));
-            let index = match rule_index.get_mut(&j.finding.id) {
-                Some((i, max)) => {
-                    if score > *max {
-                        *max = score;
-                        rules[*i] = rule(j, score);
-                    }
-                    *i
-                }
-                None => {
-                    rule_index.insert(j.finding.id.clone(), (rules.len(), score));
-                    rules.push(rule(j, score));
-                    rules.len() - 1
-                }
-            };
-            results.push(result(image, j, index, location));
+    let mut rules: Vec<Rule> = Vec::new();
+    let mut rule_index: HashMap<&str, usize> = HashMap::new();
+    for j in eval.images.iter().flat_map(|i| &i.findings) {
+        let score = score(j);
+        match rule_index.get(j.finding.id.as_str()) {
+            Some(&i) if score > rules[i].score => rules[i] = Rule { finding: j, score },
+            Some(_) => {}
+            None => {
+                rule_index.insert(&j.finding.id, rules.len());
+                rules.push(Rule { finding: j, score });
+            }
         }
     }
 
     let mut notifications: Vec<Notification> = Vec::new();
     for image in &eval.images {
         if let Some(error) = &image.error {
+            let kind = if error.kind == ErrorKind::Aws {
+                "AWS"
+            } else {
+                "scan"
+            };
             notifications.push(
                 Notification::builder()
                     .level(json!("error"))
                     .message(text(format!(
-                        "{}: {} error: {}",
-                        image.image,
-                        kind_word(image),
-                        error.message
+                        "{}: {kind} error: {}",
+                        image.image, error.message
                     )))
                     .build(),
             );
@@ -97,9 +161,8 @@ pub fn write(eval: &Evaluation, out: &mut dyn Write, location: Option<&str>) -> 
                 .build(),
         );
     }
-    let successful = eval.images.iter().all(|i| i.error.is_none());
     let invocation = Invocation::builder()
-        .execution_successful(successful)
+        .execution_successful(eval.images.iter().all(|i| i.error.is_none()))
         .exit_code(i64::from(eval.exit_code))
         .tool_execution_notifications(notifications)
         .build();
@@ -111,37 +174,32 @@ pub fn write(eval: &Evaluation, out: &mut dyn Write, location: Option<&str>) -> 
         .collect();
     repositories.sort();
     repositories.dedup();
-    let automation = RunAutomationDetails::builder()
-        .id(format!("ecr-scan-gate/{}/", repositories.join(",")))
-        .build();
-
-    let driver = ToolComponent::builder()
-        .name("ecr-scan-gate")
-        .version(env!("CARGO_PKG_VERSION"))
-        .semantic_version(env!("CARGO_PKG_VERSION"))
-        .information_uri(env!("CARGO_PKG_REPOSITORY"))
-        .rules(rules)
-        .build();
-    let run = Run::builder()
-        .tool(Tool::builder().driver(driver).build())
-        .automation_details(automation)
-        .invocations(vec![invocation])
-        .results(results)
-        .build();
-    let sarif = Sarif::builder()
-        .schema(SCHEMA)
-        .version(json!("2.1.0"))
-        .runs(vec![run])
-        .build();
-    serde_json::to_writer_pretty(&mut *out, &sarif)?;
+    let log = Log {
+        schema: SCHEMA,
+        version: "2.1.0",
+        runs: [Run {
+            tool: Tool {
+                driver: Driver {
+                    name: "ecr-scan-gate",
+                    version: env!("CARGO_PKG_VERSION"),
+                    semantic_version: env!("CARGO_PKG_VERSION"),
+                    information_uri: env!("CARGO_PKG_REPOSITORY"),
+                    rules: Rules(&rules),
+                },
+            },
+            automation_details: RunAutomationDetails::builder()
+                .id(format!("ecr-scan-gate/{}/", repositories.join(",")))
+                .build(),
+            invocations: vec![invocation],
+            results: Results {
+                eval,
+                rule_index: &rule_index,
+                location,
+            },
+        }],
+    };
+    serde_json::to_writer(&mut *out, &log)?;
     out.write_all(b"\n")
-}
-
-fn kind_word(image: &ImageEvaluation) -> &'static str {
-    match image.error.as_ref().map(|e| e.kind) {
-        Some(crate::findings::ErrorKind::Aws) => "AWS",
-        _ => "scan",
-    }
 }
 
 fn rule(j: &JudgedFinding, score: f64) -> ReportingDescriptor {
@@ -151,9 +209,13 @@ fn rule(j: &JudgedFinding, score: f64) -> ReportingDescriptor {
         _ => format!("{} in {}", f.id, package_list(j)),
     };
     let full = truncate(f.description.as_deref().unwrap_or(&short), 1000);
-    let mut help = format!("{}\n\nSeverity: {}.", full, j.severity);
-    if let Some(url) = &f.url {
-        help.push_str(&format!(" More: {url}"));
+    let mut help = format!("{} ({}) in {}.", f.id, j.severity, package_list(j));
+    let fixes = fixes(j);
+    if !fixes.is_empty() {
+        help.push_str(&format!(" Fixed in {fixes}."));
+    }
+    if let Some(link) = f.url.as_deref().and_then(url) {
+        help.push_str(&format!(" More: {link}"));
     }
     let properties = PropertyBag::builder()
         .tags(vec![
@@ -172,7 +234,7 @@ fn rule(j: &JudgedFinding, score: f64) -> ReportingDescriptor {
             ),
         ]))
         .build();
-    let mut builder = ReportingDescriptor::builder()
+    let mut rule = ReportingDescriptor::builder()
         .id(f.id.clone())
         .short_description(MultiformatMessageString::builder().text(short).build())
         .full_description(MultiformatMessageString::builder().text(full).build())
@@ -184,8 +246,8 @@ fn rule(j: &JudgedFinding, score: f64) -> ReportingDescriptor {
         )
         .properties(properties)
         .build();
-    builder.help_uri = f.url.as_deref().and_then(super::escape::url);
-    builder
+    rule.help_uri = f.url.as_deref().and_then(url);
+    rule
 }
 
 fn package_list(j: &JudgedFinding) -> String {
@@ -205,6 +267,16 @@ fn package_list(j: &JudgedFinding) -> String {
     }
 }
 
+fn fixes(j: &JudgedFinding) -> String {
+    let fixed: Vec<String> = j
+        .finding
+        .packages
+        .iter()
+        .filter_map(|p| p.fixed_in.as_ref().map(|v| format!("{} {v}", p.name)))
+        .collect();
+    fixed.join(", ")
+}
+
 fn result(
     image: &ImageEvaluation,
     j: &JudgedFinding,
@@ -212,11 +284,6 @@ fn result(
     location: Option<&str>,
 ) -> SarifResult {
     let f = &j.finding;
-    let fixed: Vec<String> = f
-        .packages
-        .iter()
-        .filter_map(|p| p.fixed_in.as_ref().map(|v| format!("{} {v}", p.name)))
-        .collect();
     let mut message = format!(
         "{} ({}) in {} of image {}: {} ({}).",
         f.id,
@@ -226,8 +293,9 @@ fn result(
         j.state.as_str(),
         j.reason
     );
-    if !fixed.is_empty() {
-        message.push_str(&format!(" Fixed in {}.", fixed.join(", ")));
+    let fixes = fixes(j);
+    if !fixes.is_empty() {
+        message.push_str(&format!(" Fixed in {fixes}."));
     }
     let uri = location
         .map(str::to_string)
@@ -236,7 +304,7 @@ fn result(
         .artifact_location(ArtifactLocation::builder().uri(uri).build())
         .region(Region::builder().start_line(1).build())
         .build();
-    let packages: Vec<String> = f.packages.iter().map(|p| p.name.clone()).collect();
+    let packages: Vec<&str> = f.packages.iter().map(|p| p.name.as_str()).collect();
     let fingerprint = fingerprint(&[
         &image.image.repository,
         image.image.platform.as_deref().unwrap_or(""),
@@ -245,8 +313,7 @@ fn result(
     ]);
     let mut props = BTreeMap::from([
         ("state".to_string(), json!(j.state.as_str())),
-        ("reason".to_string(), json!(j.reason)),
-        ("packages".to_string(), json!(f.packages)),
+        ("reason".to_string(), json!(&*j.reason)),
         ("repository".to_string(), json!(image.image.repository)),
     ]);
     if let Some(digest) = &image.image.digest {
@@ -272,7 +339,7 @@ fn result(
     if j.state == State::Allowed {
         result.suppressions = Some(vec![Suppression::builder()
             .kind(json!("external"))
-            .justification(j.reason.clone())
+            .justification(j.reason.to_string())
             .build()]);
     }
     result

