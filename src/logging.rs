@@ -4,40 +4,26 @@
 
 use tracing_subscriber::EnvFilter;
 
-/// Directives appended last so they win over `-vv` and `RUST_LOG`: request signing and the
-/// HTTP layers log canonical requests and headers (session tokens) at debug/trace.
-const REDACT: &[&str] = &[
-    "aws_sigv4=off",
-    "aws_credential_types=info",
-    "aws_config=info",
-    "aws_smithy_runtime=info",
-    "aws_smithy_runtime_api=info",
-    "aws_smithy_http=info",
-    "aws_smithy_http_client=info",
-    "hyper=info",
-    "hyper_util=info",
-    "h2=info",
-    "rustls=info",
-];
+/// Appended last so they win over `-vv` and `RUST_LOG`: request signing and the HTTP layers
+/// log canonical requests and headers (session tokens) at debug and trace.
+const REDACT: &str = "aws_sigv4=off,aws_credential_types=info,aws_smithy_runtime=info,\
+aws_smithy_runtime_api=info,aws_smithy_http=info,aws_smithy_http_client=info,hyper=info,\
+hyper_util=info,h2=info,rustls=info";
 
 pub fn init(verbose: u8, quiet: bool) {
-    let base = match std::env::var("RUST_LOG") {
-        Ok(value) if !value.trim().is_empty() => value,
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(value) if !value.trim().is_empty() => format!("{value},{REDACT}"),
         _ => match (quiet, verbose) {
-            (true, _) => "error".to_string(),
-            (false, 0) => "warn".to_string(),
-            (false, 1) => "warn,ecr_scan_gate=debug,aws_sdk_ecr=debug".to_string(),
-            (false, _) => "info,ecr_scan_gate=trace,aws_sdk_ecr=debug".to_string(),
+            (true, _) => "error,aws_sigv4=off".to_string(),
+            // aws-config warns about every credential provider it tried; our error names the
+            // real problem once.
+            (false, 0) => "warn,aws_config=error,aws_sigv4=off".to_string(),
+            (false, 1) => "warn,ecr_scan_gate=debug,aws_sdk_ecr=debug,aws_sigv4=off".to_string(),
+            (false, _) => format!("info,ecr_scan_gate=trace,aws_sdk_ecr=debug,{REDACT}"),
         },
     };
-    let mut filter = EnvFilter::builder().parse_lossy(base);
-    for directive in REDACT {
-        if let Ok(d) = directive.parse() {
-            filter = filter.add_directive(d);
-        }
-    }
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        .with_env_filter(EnvFilter::builder().parse_lossy(filter))
         .with_writer(std::io::stderr)
         .with_target(verbose > 0)
         .with_ansi(false)

@@ -1,7 +1,7 @@
 //! Turning SDK errors into messages a person can act on: the AWS error code, what it means
 //! here, and for access denied the IAM action that is missing. Credentials never appear.
 
-use aws_sdk_ecr::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};
 
 use crate::findings::ImageError;
 
@@ -18,7 +18,7 @@ impl CallError {
     pub fn from_sdk<E, R>(err: SdkError<E, R>) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
+        R: std::fmt::Debug + 'static,
     {
         match &err {
             SdkError::ServiceError(service) => {
@@ -28,7 +28,7 @@ impl CallError {
                     message: e.message().unwrap_or("").to_string(),
                 }
             }
-            _ => CallError::Transport(DisplayErrorContext(&err).to_string()),
+            _ => CallError::Transport(chain(&err)),
         }
     }
 
@@ -70,6 +70,20 @@ impl CallError {
             ),
         })
     }
+}
+
+/// The error and its causes, one short phrase each (the SDK's Debug forms run to pages).
+fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = current {
+        let text = e.to_string();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        current = e.source();
+    }
+    parts.join(": ")
 }
 
 fn hint(code: &str, action: &str) -> String {
