@@ -140,9 +140,17 @@ pub struct PolicyArgs {
         value_delimiter = ','
     )]
     pub max: Vec<Budget>,
-    /// Findings with no fix available do not violate (enhanced scans only)
-    #[arg(long, env = "ECR_SCAN_GATE_IGNORE_UNFIXED", value_parser = BoolishValueParser::new())]
-    pub ignore_unfixed: bool,
+    /// Findings with no fix available do not violate (enhanced scans only); `=false` overrides a policy file's `true`
+    #[arg(
+        long,
+        env = "ECR_SCAN_GATE_IGNORE_UNFIXED",
+        value_name = "BOOL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        value_parser = BoolishValueParser::new()
+    )]
+    pub ignore_unfixed: Option<bool>,
     /// Allow a vulnerability id (repeatable; adds to the policy file's allowlist)
     #[arg(
         long = "allow",

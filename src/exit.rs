@@ -1,5 +1,5 @@
 //! Exit codes: the contract a pipeline acts on, and the one function that picks the code for a
-//! finished run. Usage errors (2) are decided before any work and mapped in `main`.
+//! finished run. Usage errors (2) are decided before any work, in `run` and `live`.
 
 use crate::findings::ErrorKind;
 use crate::policy::{ImageEvaluation, Verdict};

@@ -49,7 +49,9 @@ pub fn wait(args: WaitArgs, color: bool, quiet: bool) -> u8 {
                 (None, Some(scan)) => format!("{}: scan {} (usable)", image.image, scan.status),
                 (None, None) => format!("{}: usable", image.image),
             };
-            eprintln!("{}", escape::terminal(&line));
+            if !quiet || image.error.is_some() {
+                eprintln!("{}", escape::terminal(&line));
+            }
         }
         return evaluation.exit_code;
     }

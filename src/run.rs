@@ -83,7 +83,9 @@ pub fn finish(
     match report::write_all(evaluation, outputs, options) {
         Ok(()) => evaluation.exit_code,
         Err(e) => {
-            eprintln!("error: {e}");
+            for line in e.lines() {
+                eprintln!("error: {}", escape::terminal(line));
+            }
             if evaluation.exit_code == exit::PASS || evaluation.exit_code == exit::POLICY_VIOLATION
             {
                 exit::USAGE
@@ -95,10 +97,10 @@ pub fn finish(
 }
 
 pub fn usage_error(message: &str) -> u8 {
-    let _ = writeln!(
-        std::io::stderr(),
-        "error: {}",
-        message.replace('\n', "\nerror: ")
-    );
+    // Messages can quote input files and policy values: escape them like any untrusted text.
+    let mut stderr = std::io::stderr().lock();
+    for line in message.lines() {
+        let _ = writeln!(stderr, "error: {}", escape::terminal(line));
+    }
     exit::USAGE
 }

@@ -2,7 +2,8 @@
 # The GitHub Action's script (action.yml runs it; tests run it directly). Every input arrives
 # as an INPUT_* environment variable, never spliced into shell source, so a hostile input is
 # only ever an argument. Writes outputs to $GITHUB_OUTPUT and the Markdown report to
-# $GITHUB_STEP_SUMMARY, then fails the step on a non-zero gate exit unless INPUT_FAIL_STEP=false.
+# $GITHUB_STEP_SUMMARY, then fails the step on a non-zero exit (policy violations excepted when
+# INPUT_FAIL_STEP=false).
 set -uo pipefail
 # Lists are split on whitespace below; a `*` in an input must stay a literal, not a glob.
 set -f
@@ -74,7 +75,8 @@ images=($(list "$(input IMAGES)"))
 [ "${#images[@]}" -gt 0 ] || { say "::error::input 'images' is empty"; exit 2; }
 [ -n "$(input FAIL_ON)" ] && args+=(--fail-on "$(input FAIL_ON)")
 for budget in $(list "$(input MAX)"); do args+=(--max "$budget"); done
-[ "$(input IGNORE_UNFIXED)" = true ] && args+=(--ignore-unfixed)
+# Empty leaves the policy file's value; true or false overrides it.
+[ -n "$(input IGNORE_UNFIXED)" ] && args+=("--ignore-unfixed=$(input IGNORE_UNFIXED)")
 for id in $(list "$(input ALLOW)"); do args+=(--allow "$id"); done
 [ -n "$(input POLICY)" ] && args+=(--policy "$(input POLICY)")
 [ -n "$(input TIMEOUT)" ] && args+=(--timeout "$(input TIMEOUT)")
@@ -98,12 +100,20 @@ if [ -n "${GITHUB_STEP_SUMMARY:-}" ] && [ -f "$markdown" ]; then
   cat "$markdown" >> "$GITHUB_STEP_SUMMARY"
 fi
 
-output() { [ -n "${GITHUB_OUTPUT:-}" ] && printf '%s=%s\n' "$1" "$2" >> "$GITHUB_OUTPUT"; }
+# The multi-line form with a random delimiter: a newline in an input cannot forge an output.
+output() {
+  [ -n "${GITHUB_OUTPUT:-}" ] || return 0
+  local delimiter="ecr_scan_gate_$RANDOM$RANDOM$RANDOM"
+  printf '%s<<%s\n%s\n%s\n' "$1" "$delimiter" "$2" "$delimiter" >> "$GITHUB_OUTPUT"
+}
 output exit-code "$code"
-output sarif-file "$sarif"
-output junit-file "$junit"
-output json-file "$json"
-if [ -f "$json" ] && command -v jq >/dev/null 2>&1; then
+# Only files that were written: an upload step must not chase a report that does not exist.
+[ -n "$sarif" ] && [ -f "$sarif" ] && output sarif-file "$sarif"
+[ -n "$junit" ] && [ -f "$junit" ] && output junit-file "$junit"
+[ -f "$json" ] && output json-file "$json"
+if [ -f "$json" ] && ! command -v jq >/dev/null 2>&1; then
+  say "::warning::jq is not installed: verdict and counts outputs are not set"
+elif [ -f "$json" ]; then
   output verdict "$(jq -r '.verdict' "$json")"
   output digest "$(jq -r '[.images[].digest // empty] | first // ""' "$json")"
   for sev in critical high medium low informational unknown; do
@@ -115,10 +125,10 @@ else
   output verdict error
 fi
 
-if [ "$code" -ne 0 ]; then
-  if [ "$(input FAIL_STEP)" = false ]; then
-    say "::warning::ecr-scan-gate exited $code; not failing the step (fail-step: false)"
-    exit 0
-  fi
-  exit "$code"
+# fail-step: false softens policy violations only; an unusable scan, an AWS error or a usage
+# error always fails the step, so no error can pass as a clean gate.
+if [ "$code" -eq 1 ] && [ "$(input FAIL_STEP)" = false ]; then
+  say "::warning::ecr-scan-gate found policy violations; not failing the step (fail-step: false)"
+  exit 0
 fi
+exit "$code"

@@ -14,6 +14,7 @@ use crate::findings::record::{
     Attribute, BasicRecord, CvssRecord, EnhancedRecord, ScoreCvss, ScoreDetails,
     VulnerabilityDetails, VulnerablePackage,
 };
+use crate::findings::status::{classify, Usability};
 use crate::findings::{Finding, ImageError, ImageId, ScanInfo, ScanKind};
 
 /// Basic scans accept up to 1000 per page; enhanced ones return at most 100 whatever we ask.
@@ -32,6 +33,9 @@ pub struct Page {
 pub enum PageError {
     /// No scan exists (yet) for this image.
     ScanNotFound,
+    /// Throttling, a server error or the network, after the SDK's own retries: the waiter may
+    /// try again before its deadline.
+    Transient(ImageError),
     Failed(ImageError),
 }
 
@@ -60,11 +64,14 @@ pub async fn page(
         .map_err(|e| {
             let e = CallError::from_sdk(e);
             if e.code() == Some("ScanNotFoundException") {
-                PageError::ScanNotFound
+                return PageError::ScanNotFound;
+            }
+            let transient = e.is_transient();
+            let error = e.into_image_error("ecr:DescribeImageScanFindings", &describe(image));
+            if transient {
+                PageError::Transient(error)
             } else {
-                PageError::Failed(
-                    e.into_image_error("ecr:DescribeImageScanFindings", &describe(image)),
-                )
+                PageError::Failed(error)
             }
         })?;
     into_page(output, image).map_err(PageError::Failed)
@@ -93,7 +100,7 @@ pub async fn all_findings(
         }
         let page = match page(client, image, Some(token)).await {
             Ok(page) => page,
-            Err(PageError::Failed(e)) => return Err(e),
+            Err(PageError::Failed(e) | PageError::Transient(e)) => return Err(e),
             Err(PageError::ScanNotFound) => {
                 return Err(ImageError::aws(format!(
                     "the scan of {} disappeared while its findings were being read (page {})",
@@ -130,20 +137,19 @@ fn into_page(output: DescribeImageScanFindingsOutput, image: &ImageId) -> Result
         .map(|s| s.as_str().to_string())
         .ok_or_else(|| malformed("a scan status"))?;
     let scan_findings = output.image_scan_findings;
-    let enhanced = scan_findings
+    let usable = classify(&status_text, None) == Usability::Usable;
+    if usable && scan_findings.is_none() {
+        return Err(malformed("imageScanFindings for a usable scan"));
+    }
+    let has_enhanced = scan_findings
         .as_ref()
-        .is_some_and(|f| f.enhanced_findings.is_some())
-        || status_text == "ACTIVE";
+        .is_some_and(|f| f.enhanced_findings.is_some());
     let completed_at = scan_findings
         .as_ref()
         .and_then(|f| f.image_scan_completed_at)
         .and_then(|t| crate::timestamp::from_epoch_parts(t.secs(), t.subsec_nanos()).ok());
     let scan = ScanInfo {
-        kind: if enhanced {
-            ScanKind::Enhanced
-        } else {
-            ScanKind::Basic
-        },
+        kind: ScanKind::detect(has_enhanced, &status_text),
         status: status_text,
         description: status.description,
         completed_at,

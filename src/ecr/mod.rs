@@ -10,7 +10,7 @@ mod resolve;
 pub mod wait;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 
@@ -47,6 +47,7 @@ pub async fn gate(
     concurrency: usize,
 ) -> Result<Vec<ScannedImage>, String> {
     let clients = client::Clients::new(aws, &refs).await?;
+    let deadline = Instant::now() + wait.timeout;
     let semaphore = Arc::new(Semaphore::new(concurrency.max(1)));
     let mut tasks = Vec::with_capacity(refs.len());
     for reference in refs {
@@ -55,7 +56,7 @@ pub async fn gate(
         let semaphore = semaphore.clone();
         tasks.push(tokio::spawn(async move {
             let _permit = semaphore.acquire_owned().await;
-            gate_one(&client, &reference, &wait, mode).await
+            gate_one(&client, &reference, &wait, deadline, mode).await
         }));
     }
     let mut images = Vec::new();
@@ -80,6 +81,7 @@ async fn gate_one(
     client: &client::RegionClient,
     reference: &ImageRef,
     wait: &WaitSettings,
+    deadline: Instant,
     mode: Mode,
 ) -> Vec<ScannedImage> {
     let source = Source::Ecr {
@@ -106,7 +108,7 @@ async fn gate_one(
     };
     let mut images = Vec::with_capacity(targets.len());
     for image in targets {
-        images.push(scan_one(client, image, source.clone(), wait, mode).await);
+        images.push(scan_one(client, image, source.clone(), wait, deadline, mode).await);
     }
     images
 }
@@ -116,9 +118,10 @@ async fn scan_one(
     image: ImageId,
     source: Source,
     wait: &WaitSettings,
+    deadline: Instant,
     mode: Mode,
 ) -> ScannedImage {
-    let first = match wait::until_usable(client, &image, wait).await {
+    let first = match wait::until_usable(client, &image, wait, deadline).await {
         Ok(page) => page,
         Err(wait::WaitError { error, scan }) => {
             return ScannedImage::failed(image, source, scan, error)

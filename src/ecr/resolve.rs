@@ -91,6 +91,20 @@ struct Platform {
     variant: Option<String>,
 }
 
+/// Platform names come from the pushed manifest: anything but `[A-Za-z0-9._-]` is replaced so
+/// they are safe in logs and reports.
+fn platform_part(part: &str) -> String {
+    part.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 /// Each platform image of an index has its own scan; attestation manifests (buildx marks them
 /// `unknown/unknown`) are not images and have none.
 async fn platforms(client: &RegionClient, index: ImageId) -> Result<Vec<ImageId>, ImageError> {
@@ -139,13 +153,16 @@ async fn platforms(client: &RegionClient, index: ImageId) -> Result<Vec<ImageId>
                 .is_none_or(|t| t != "attestation-manifest")
         })
         .filter_map(|m| {
-            let p = m.platform?;
-            if p.os == "unknown" || p.architecture == "unknown" {
-                return None;
-            }
-            let platform = match p.variant {
-                Some(v) => format!("{}/{}/{v}", p.os, p.architecture),
-                None => format!("{}/{}", p.os, p.architecture),
+            // An entry without a platform is still an image: gate it rather than skip it.
+            let platform = match m.platform {
+                Some(p) if p.os == "unknown" && p.architecture == "unknown" => return None,
+                Some(p) => [Some(p.os), Some(p.architecture), p.variant]
+                    .into_iter()
+                    .flatten()
+                    .map(|part| platform_part(&part))
+                    .collect::<Vec<_>>()
+                    .join("/"),
+                None => "unspecified".to_string(),
             };
             Some(ImageId {
                 digest: Some(m.digest),

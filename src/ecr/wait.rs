@@ -42,22 +42,32 @@ pub fn schedule(
 }
 
 /// The next sleep: the schedule's delay, but never past the deadline.
-pub fn next_sleep(delay: Duration, elapsed: Duration, timeout: Duration) -> Option<Duration> {
-    let remaining = timeout.checked_sub(elapsed).filter(|r| !r.is_zero())?;
+pub fn next_sleep(delay: Duration, now: Instant, deadline: Instant) -> Option<Duration> {
+    let remaining = deadline
+        .checked_duration_since(now)
+        .filter(|r| !r.is_zero())?;
     Some(delay.min(remaining))
 }
 
+/// Polls until the scan is usable, an error status, or `deadline` (one `--timeout` for the
+/// whole run, however many images and platforms share it).
 pub async fn until_usable(
     client: &RegionClient,
     image: &ImageId,
     wait: &WaitSettings,
+    deadline: Instant,
 ) -> Result<Page, WaitError> {
     let start = Instant::now();
+    let mut last_error: Option<ImageError> = None;
     let mut delays = schedule(wait.poll_interval, wait.max_poll_interval, None);
     let mut scan_requested = false;
     let mut last_scan: Option<ScanInfo> = None;
     loop {
-        let status = match fetch::page(client, image, None).await {
+        let answer = fetch::page(client, image, None).await;
+        if !matches!(answer, Err(PageError::Transient(_))) {
+            last_error = None;
+        }
+        let status = match answer {
             Ok(page) => match classify(&page.scan.status, page.scan.description.as_deref()) {
                 Usability::Usable => {
                     tracing::info!(image = %image, status = %page.scan.status, elapsed = ?start.elapsed(), "scan usable");
@@ -94,6 +104,11 @@ pub async fn until_usable(
                 }
                 "ScanNotFound".to_string()
             }
+            Err(PageError::Transient(error)) => {
+                tracing::warn!(image = %image, "{}; polling again", error.message);
+                last_error = Some(error);
+                "an AWS error".to_string()
+            }
             Err(PageError::Failed(error)) => {
                 return Err(WaitError {
                     error,
@@ -103,7 +118,14 @@ pub async fn until_usable(
         };
         let elapsed = start.elapsed();
         let delay = delays.next().unwrap_or(wait.max_poll_interval);
-        let Some(sleep) = next_sleep(delay, elapsed, wait.timeout) else {
+        let Some(sleep) = next_sleep(delay, Instant::now(), deadline) else {
+            // Still failing at the deadline is an AWS error, not a slow scan.
+            if let Some(error) = last_error {
+                return Err(WaitError {
+                    error,
+                    scan: last_scan,
+                });
+            }
             return Err(WaitError {
                 error: ImageError::scan(format!(
                     "timed out after {} waiting for the scan of {} (last status {status}); raise --timeout, or \
@@ -148,7 +170,7 @@ async fn start_scan(client: &RegionClient, image: &ImageId) -> Result<(), ImageE
         };
         match err.code() {
             Some("LimitExceededException") => {
-                tracing::info!(image = %what, "a scan already ran for this image in the last 24 hours; polling it");
+                tracing::warn!(image = %what, "a scan already ran for this image in the last 24 hours; polling it");
                 return Ok(());
             }
             Some("ValidationException") | Some("UnsupportedFeatureException") => {
@@ -206,9 +228,10 @@ mod tests {
     #[test]
     fn never_sleeps_past_the_deadline() {
         let t = Duration::from_secs;
-        assert_eq!(next_sleep(t(30), t(100), t(120)), Some(t(20)));
-        assert_eq!(next_sleep(t(5), t(100), t(120)), Some(t(5)));
-        assert_eq!(next_sleep(t(5), t(120), t(120)), None);
-        assert_eq!(next_sleep(t(5), t(130), t(120)), None);
+        let now = Instant::now();
+        assert_eq!(next_sleep(t(30), now, now + t(20)), Some(t(20)));
+        assert_eq!(next_sleep(t(5), now, now + t(20)), Some(t(5)));
+        assert_eq!(next_sleep(t(5), now, now), None);
+        assert_eq!(next_sleep(t(5), now + t(10), now), None);
     }
 }

@@ -174,6 +174,18 @@ pub enum ScanKind {
     Enhanced,
 }
 
+impl ScanKind {
+    /// Only enhanced responses carry `enhancedFindings`; ACTIVE (continuous scanning) is
+    /// enhanced even while it has none.
+    pub fn detect(has_enhanced_findings: bool, status: &str) -> ScanKind {
+        if has_enhanced_findings || status == "ACTIVE" {
+            ScanKind::Enhanced
+        } else {
+            ScanKind::Basic
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ScanInfo {
     #[serde(rename = "type")]

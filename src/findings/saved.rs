@@ -23,6 +23,8 @@ pub enum InputError {
     Io { path: String, source: io::Error },
     #[error("{path}: the file is empty: expected the JSON output of `aws ecr describe-image-scan-findings`")]
     Empty { path: String },
+    #[error("{path}: {message}")]
+    Shape { path: String, message: String },
     #[error("{path}:{line}:{column}: {message}")]
     Json {
         path: String,
@@ -68,7 +70,7 @@ pub fn read_inputs(inputs: &[String]) -> Result<Vec<ScannedImage>, InputError> {
         let display = display_name(input);
         pages.extend(result?.0.into_iter().map(|p| (display.clone(), p)));
     }
-    let mut images = merge(pages);
+    let mut images = merge(pages)?;
     for input in repeated {
         let display = display_name(&input);
         for image in images
@@ -142,7 +144,7 @@ fn strip_position(message: &str) -> String {
 
 /// Groups pages by (registry, repository, digest) in input order and turns each group into
 /// one image.
-fn merge(pages: Vec<(String, RawPage)>) -> Vec<ScannedImage> {
+fn merge(pages: Vec<(String, RawPage)>) -> Result<Vec<ScannedImage>, InputError> {
     let mut groups: Vec<(ImageKey, Vec<(String, RawPage)>)> = Vec::new();
     for (path, page) in pages {
         let key = ImageKey::of(&page);
@@ -178,7 +180,7 @@ impl ImageKey {
     }
 }
 
-fn image_from_pages(group: Vec<(String, RawPage)>) -> ScannedImage {
+fn image_from_pages(group: Vec<(String, RawPage)>) -> Result<ScannedImage, InputError> {
     let mut files: Vec<String> = Vec::new();
     for (path, _) in &group {
         if !files.contains(path) {
@@ -198,22 +200,18 @@ fn image_from_pages(group: Vec<(String, RawPage)>) -> ScannedImage {
     let source = Source::File { files };
     let status = first.image_scan_status.status.clone().unwrap_or_default();
     let description = first.image_scan_status.description.clone();
-    let enhanced = group.iter().any(|(_, p)| {
+    let has_enhanced = group.iter().any(|(_, p)| {
         p.image_scan_findings
             .as_ref()
             .is_some_and(|f| f.enhanced_findings.is_some())
-    }) || status == "ACTIVE";
+    });
     let completed_at = group.iter().find_map(|(_, p)| {
         p.image_scan_findings
             .as_ref()
             .and_then(|f| f.image_scan_completed_at.clone())
     });
     let scan = ScanInfo {
-        kind: if enhanced {
-            ScanKind::Enhanced
-        } else {
-            ScanKind::Basic
-        },
+        kind: ScanKind::detect(has_enhanced, &status),
         status: status.clone(),
         description: description.clone(),
         completed_at: completed_at.map(|t| t.0),
@@ -227,7 +225,21 @@ fn image_from_pages(group: Vec<(String, RawPage)>) -> ScannedImage {
         )),
     };
     if let Some(message) = unusable {
-        return ScannedImage::failed(image, source, Some(scan), ImageError::scan(message));
+        return Ok(ScannedImage::failed(
+            image,
+            source,
+            Some(scan),
+            ImageError::scan(message),
+        ));
+    }
+    // A usable status with no findings object is a broken save, not a clean image.
+    if group.iter().all(|(_, p)| p.image_scan_findings.is_none()) {
+        return Err(InputError::Shape {
+            path: group[0].0.clone(),
+            message: format!(
+                "scan status {status} but no imageScanFindings: not a complete describe-image-scan-findings response"
+            ),
+        });
     }
 
     let missing_pages = group
@@ -258,7 +270,7 @@ fn image_from_pages(group: Vec<(String, RawPage)>) -> ScannedImage {
                 .to_string(),
         );
     }
-    scanned
+    Ok(scanned)
 }
 
 /// One file: a single response object or an array of them.
@@ -393,13 +405,13 @@ mod tests {
 
     fn parse_str(text: &str) -> Result<Vec<ScannedImage>, InputError> {
         let pages = parse(text.as_bytes(), "t.json")?;
-        Ok(merge(
+        merge(
             pages
                 .0
                 .into_iter()
                 .map(|p| ("t.json".to_string(), p))
                 .collect(),
-        ))
+        )
     }
 
     const BASIC: &str = r#"{
@@ -499,6 +511,13 @@ mod tests {
         );
         let err = parse_str("\"hello\"").err().unwrap().to_string();
         assert!(err.contains("response object"), "{err}");
+    }
+
+    #[test]
+    fn a_usable_status_without_findings_is_not_a_clean_image() {
+        let text =
+            r#"{"repositoryName": "r", "imageId": {}, "imageScanStatus": {"status": "COMPLETE"}}"#;
+        assert!(matches!(parse_str(text), Err(InputError::Shape { .. })));
     }
 
     #[test]

@@ -192,6 +192,13 @@ impl Cx<'_> {
                 }
                 _ => None,
             };
+            if budgets.iter().any(|b: &Budget| b.severity == severity) {
+                self.problem(
+                    key.span().start,
+                    format!("[max] sets a budget for {severity} twice"),
+                );
+                continue;
+            }
             match max.and_then(|m| u64::try_from(m).ok()) {
                 Some(max) => budgets.push(Budget { severity, max }),
                 None => self.problem(

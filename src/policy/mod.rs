@@ -144,7 +144,7 @@ impl Default for Policy {
 pub struct Overrides {
     pub fail_on: Option<FailOn>,
     pub budgets: Vec<Budget>,
-    pub ignore_unfixed: bool,
+    pub ignore_unfixed: Option<bool>,
     pub allow: Vec<String>,
 }
 
@@ -167,7 +167,9 @@ impl Policy {
             policy.budgets.retain(|b| b.severity != budget.severity);
             policy.budgets.push(budget);
         }
-        policy.ignore_unfixed |= overrides.ignore_unfixed;
+        if let Some(ignore_unfixed) = overrides.ignore_unfixed {
+            policy.ignore_unfixed = ignore_unfixed;
+        }
         policy
             .allow
             .extend(overrides.allow.iter().map(|id| AllowEntry::from_flag(id)));

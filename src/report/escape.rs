@@ -5,7 +5,12 @@
 /// Bidirectional-override and isolate characters that can make text read differently from
 /// what it is (trojan-source style).
 fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+    matches!(
+        c,
+        '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}'
+            // Line and paragraph separators: line breaks to some viewers.
+            | '\u{2028}' | '\u{2029}'
+    )
 }
 
 /// Text for one line of terminal output: no escape sequences, no control characters, no bidi
@@ -24,11 +29,12 @@ pub fn terminal(text: &str) -> String {
     neutralise_workflow_commands(&out)
 }
 
-/// GitHub and Azure runners act on `::command::` anywhere a line starts with it; a zero-width
-/// joiner between the colons keeps the text readable and inert.
+/// GitHub runners act on `::command::` at the start of a line and on the legacy `##[command]`
+/// anywhere in it; Azure Pipelines on `##vso[`. A word joiner between the marks keeps the text
+/// readable and inert.
 fn neutralise_workflow_commands(text: &str) -> String {
-    if text.contains("::") {
-        text.replace("::", ":\u{2060}:")
+    if text.contains("::") || text.contains("##") {
+        text.replace("::", ":\u{2060}:").replace("##", "#\u{2060}#")
     } else {
         text.to_string()
     }
@@ -44,6 +50,8 @@ pub fn markdown(text: &str) -> String {
             '>' => out.push_str("&gt;"),
             '&' => out.push_str("&amp;"),
             '|' => out.push_str("\\|"),
+            // `@name` would notify people in a merge-request note.
+            '@' => out.push_str("@\u{2060}"),
             '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '#' | '!' | '~' | '{' | '}' => {
                 out.push('\\');
                 out.push(c);
@@ -114,6 +122,12 @@ mod tests {
         let out = terminal("x\n::error file=a::pwned\n::add-mask::s");
         assert!(!out.contains("::"), "{out}");
         assert!(!out.lines().any(|l| l.trim_start().starts_with("::")));
+    }
+
+    #[test]
+    fn legacy_and_azure_commands_are_neutralised() {
+        let out = terminal("title ##[error]x ##vso[task.setvariable]y");
+        assert!(!out.contains("##"), "{out}");
     }
 
     #[test]

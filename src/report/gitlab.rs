@@ -11,7 +11,7 @@ use std::borrow::Cow;
 
 use super::escape::{truncated, url};
 use crate::findings::{ScanKind, Severity};
-use crate::policy::{Evaluation, ImageEvaluation, JudgedFinding};
+use crate::policy::{Evaluation, ImageEvaluation, JudgedFinding, Verdict};
 
 pub const SCHEMA_VERSION: &str = "15.2.4";
 
@@ -196,10 +196,10 @@ pub fn write(eval: &Evaluation, out: &mut dyn Write, now: &str) -> io::Result<()
             kind: "container_scanning",
             start_time: now.to_string(),
             end_time: now.to_string(),
-            status: if eval.images.iter().all(|i| i.error.is_none()) {
-                "success"
-            } else {
+            status: if eval.verdict == Verdict::Error {
                 "failure"
+            } else {
+                "success"
             },
             messages,
         },
@@ -310,16 +310,11 @@ fn vulnerability<'a>(
     }
 }
 
-/// A stable id in UUID shape, so GitLab tracks the same finding across pipelines.
+/// An id in UUID shape, unique within the report and the same for the same finding of the same
+/// image (GitLab tracks findings across pipelines by identifiers and location, not by this id).
 fn uuid_like(parts: &[&str]) -> String {
-    let mut a: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut b: u64 = 0x8422_2325_cbf2_9ce4;
-    for part in parts {
-        for byte in part.bytes().chain(std::iter::once(0)) {
-            a = (a ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
-            b = (b ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3 ^ 0x5bd1_e995);
-        }
-    }
+    let a = super::fingerprint(parts);
+    let b = super::fingerprint(&[&a.to_string()]);
     let h = format!("{a:016x}{b:016x}");
     format!(
         "{}-{}-{}-{}-{}",

@@ -203,6 +203,19 @@ fn gitlab_now() -> String {
         .unwrap_or_else(|_| "1970-01-01T00:00:00".to_string())
 }
 
+/// FNV-1a over the parts (each followed by a NUL so `ab`+`c` differs from `a`+`bc`): stable
+/// across runs, builds and platforms, for ids that tools use to follow a finding over time.
+pub fn fingerprint(parts: &[&str]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for byte in part.bytes().chain(std::iter::once(0)) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    hash
+}
+
 /// Colour for console output on stdout: only on a terminal, never with NO_COLOR set.
 pub fn stdout_supports_color() -> bool {
     io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())

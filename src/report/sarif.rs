@@ -16,7 +16,7 @@ use serde_sarif::sarif::{
 
 use super::escape::{truncate, url};
 use crate::findings::{ErrorKind, Severity};
-use crate::policy::{Evaluation, ImageEvaluation, JudgedFinding, State};
+use crate::policy::{Evaluation, ImageEvaluation, JudgedFinding, State, Verdict};
 
 const SCHEMA: &str =
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
@@ -162,7 +162,7 @@ pub fn write(eval: &Evaluation, out: &mut dyn Write, location: Option<&str>) -> 
         );
     }
     let invocation = Invocation::builder()
-        .execution_successful(eval.images.iter().all(|i| i.error.is_none()))
+        .execution_successful(eval.verdict != Verdict::Error)
         .exit_code(i64::from(eval.exit_code))
         .tool_execution_notifications(notifications)
         .build();
@@ -250,6 +250,20 @@ fn rule(j: &JudgedFinding, score: f64) -> ReportingDescriptor {
     rule
 }
 
+/// A relative URI reference for a path: `/` kept, anything outside RFC 3986's unreserved set
+/// percent-encoded (a `:` in the first segment would otherwise read as a scheme).
+fn artifact_uri(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for byte in path.trim_start_matches('/').bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~/".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 fn package_list(j: &JudgedFinding) -> String {
     let names: Vec<String> = j
         .finding
@@ -297,20 +311,21 @@ fn result(
     if !fixes.is_empty() {
         message.push_str(&format!(" Fixed in {fixes}."));
     }
-    let uri = location
-        .map(str::to_string)
-        .unwrap_or_else(|| image.image.repository.clone());
+    let uri = artifact_uri(location.unwrap_or(&image.image.repository));
     let physical = PhysicalLocation::builder()
         .artifact_location(ArtifactLocation::builder().uri(uri).build())
         .region(Region::builder().start_line(1).build())
         .build();
     let packages: Vec<&str> = f.packages.iter().map(|p| p.name.as_str()).collect();
-    let fingerprint = fingerprint(&[
-        &image.image.repository,
-        image.image.platform.as_deref().unwrap_or(""),
-        &f.id,
-        &packages.join(","),
-    ]);
+    let fingerprint = format!(
+        "{:016x}",
+        super::fingerprint(&[
+            &image.image.repository,
+            image.image.platform.as_deref().unwrap_or(""),
+            &f.id,
+            &packages.join(","),
+        ])
+    );
     let mut props = BTreeMap::from([
         ("state".to_string(), json!(j.state.as_str())),
         ("reason".to_string(), json!(&*j.reason)),
@@ -343,17 +358,4 @@ fn result(
             .build()]);
     }
     result
-}
-
-/// FNV-1a over the parts: stable across runs and builds of the same image, so GitHub keeps
-/// one alert per vulnerability and package instead of opening a new one per push.
-fn fingerprint(parts: &[&str]) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for part in parts {
-        for byte in part.bytes().chain(std::iter::once(0)) {
-            hash ^= u64::from(byte);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    format!("{hash:016x}")
 }

@@ -173,10 +173,20 @@ fn run_action(
     )
 }
 
+/// Reads `key<<DELIM`, value, `DELIM` (the form the script writes) or `key=value`.
 fn output_value<'a>(outputs: &'a str, key: &str) -> Option<&'a str> {
-    outputs
-        .lines()
-        .find_map(|l| l.strip_prefix(&format!("{key}=")))
+    let mut lines = outputs.lines();
+    while let Some(line) = lines.next() {
+        if let Some(value) = line.strip_prefix(&format!("{key}=")) {
+            return Some(value);
+        }
+        if let Some(delimiter) = line.strip_prefix(&format!("{key}<<")) {
+            let value = lines.next()?;
+            assert_eq!(lines.next(), Some(delimiter), "one-line values here");
+            return Some(value);
+        }
+    }
+    None
 }
 
 async fn fake_with_one_high_finding() -> FakeEcr {
@@ -239,7 +249,7 @@ async fn action_script_sets_outputs_writes_the_summary_and_fails_the_step() {
     util::validate_sarif(Path::new(&sarif));
     util::validate_junit(Path::new(&junit));
 
-    // fail-step: false reports without failing, so a later SARIF upload still runs.
+    // fail-step: false does not fail the step on violations, so a later SARIF upload still runs.
     let (code, outputs, _, stderr) = tokio::task::spawn_blocking({
         let (path, endpoint) = (path.clone(), endpoint.clone());
         move || {
@@ -312,6 +322,42 @@ async fn action_inputs_are_data_never_shell() {
         "{stderr}"
     );
     assert!(!stderr.contains("decoy-file"), "{stderr}");
+    assert_eq!(output_value(&outputs, "verdict"), Some("error"));
+    assert_eq!(
+        output_value(&outputs, "sarif-file"),
+        None,
+        "no report was written"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn action_fail_step_false_never_softens_an_error() {
+    if tool("check-jsonschema").is_none() {
+        return;
+    }
+    let fake = FakeEcr::start().await;
+    fake.image(DIGEST_A).await;
+    fake.on(
+        "DescribeImageScanFindings",
+        ok(scan_page(DIGEST_A, "FAILED", vec![], None)),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_path_buf();
+    let endpoint = fake.uri();
+    let (code, outputs, _, stderr) = tokio::task::spawn_blocking(move || {
+        run_action(
+            &endpoint,
+            &path,
+            &[("INPUT_IMAGES", "app/web:v1"), ("INPUT_FAIL_STEP", "false")],
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        code, 3,
+        "an unusable scan fails the step whatever fail-step says: {stderr}"
+    );
     assert_eq!(output_value(&outputs, "verdict"), Some("error"));
 }
 

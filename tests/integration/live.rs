@@ -455,16 +455,44 @@ async fn server_errors_that_outlast_the_retries_are_exit_4() {
     .await;
     let out = gate(
         &fake,
-        &["check", "app/web:v1", "--max-attempts", "2", "-o", "json"],
+        &[
+            "check",
+            "app/web:v1",
+            "--max-attempts",
+            "2",
+            "--timeout",
+            "0.3",
+            "-o",
+            "json",
+        ],
     )
     .await;
     assert_eq!(code(&out), 4, "{}", stderr(&out));
-    assert_eq!(
-        fake.calls("DescribeImageScanFindings").await.len(),
-        2,
-        "--max-attempts bounds the SDK retries"
-    );
-    assert_eq!(json_out(&out)["images"][0]["error"]["kind"], "aws");
+    let calls = fake.calls("DescribeImageScanFindings").await.len();
+    assert!(calls >= 2 && calls % 2 == 0, "2 SDK attempts per poll until the deadline: {calls}");
+    let report = json_out(&out);
+    assert_eq!(report["images"][0]["error"]["kind"], "aws");
+    assert!(report["images"][0]["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("ServerException"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_waiter_rides_out_a_burst_of_server_errors() {
+    let fake = FakeEcr::start().await;
+    fake.image(DIGEST_A).await;
+    fake.on(
+        "DescribeImageScanFindings",
+        Sequence::new(vec![
+            aws_error(500, "ServerException", "internal error"),
+            aws_error(500, "ServerException", "internal error"),
+            ok(scan_page(DIGEST_A, "COMPLETE", vec![], None)),
+        ]),
+    )
+    .await;
+    let out = gate(&fake, &["check", "app/web:v1", "--max-attempts", "1"]).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
 }
 
 #[tokio::test(flavor = "multi_thread")]
