@@ -599,3 +599,36 @@ fn the_static_binary_the_container_ships_runs() {
     let out = Command::new(&binary).arg("--version").output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("ecr-scan-gate "));
 }
+
+#[test]
+fn readme_documents_every_flag_and_exit_code() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    for command in ["check", "evaluate", "wait"] {
+        let help = util::run([command, "--help"]);
+        assert_eq!(help.code, 0);
+        for word in help
+            .stdout
+            .split(|c: char| c.is_whitespace() || c == ',' || c == '[' || c == '=')
+        {
+            let flag = word.trim_end_matches(|c: char| !c.is_ascii_alphanumeric());
+            if flag.starts_with("--") && flag.len() > 3 && !["--help", "--version"].contains(&flag)
+            {
+                // `--flag …` in a table cell, or `-x, --flag` after its short form.
+                let documented = [
+                    format!("`{flag}"),
+                    format!(", {flag} "),
+                    format!(", {flag}`"),
+                ]
+                .iter()
+                .any(|needle| readme.contains(needle.as_str()));
+                assert!(documented, "README does not document {flag} ({command})");
+            }
+        }
+    }
+    for code in 0..=4 {
+        assert!(
+            readme.contains(&format!("| {code} |")),
+            "README exit code table lacks {code}"
+        );
+    }
+}

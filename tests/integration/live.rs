@@ -469,7 +469,10 @@ async fn server_errors_that_outlast_the_retries_are_exit_4() {
     .await;
     assert_eq!(code(&out), 4, "{}", stderr(&out));
     let calls = fake.calls("DescribeImageScanFindings").await.len();
-    assert!(calls >= 2 && calls % 2 == 0, "2 SDK attempts per poll until the deadline: {calls}");
+    assert!(
+        calls >= 2 && calls % 2 == 0,
+        "2 SDK attempts per poll until the deadline: {calls}"
+    );
     let report = json_out(&out);
     assert_eq!(report["images"][0]["error"]["kind"], "aws");
     assert!(report["images"][0]["error"]["message"]
