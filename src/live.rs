@@ -8,16 +8,12 @@ use crate::findings::ScannedImage;
 use crate::image_ref::{self, ImageRef};
 use crate::policy::{self, Policy};
 use crate::report::{self, escape};
-use crate::run::{finish, usage_error};
+use crate::run::{finish, prepare, usage_error};
 
 pub fn check(args: CheckArgs, color: bool, quiet: bool) -> u8 {
-    let policy = match args.policy.resolve() {
-        Ok(p) => p,
-        Err(e) => return usage_error(&e.to_string()),
-    };
-    let outputs = match args.report.outputs() {
-        Ok(o) => o,
-        Err(e) => return usage_error(&e),
+    let (policy, outputs) = match prepare(&args.policy, &args.report) {
+        Ok(prepared) => prepared,
+        Err(code) => return code,
     };
     let images = match gather(&args.images, &args.aws, &args.wait, Mode::Check) {
         Ok(images) => images,

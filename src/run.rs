@@ -3,10 +3,10 @@
 
 use std::io::Write;
 
-use crate::cli::{Cli, ColorChoice, Command, EvaluateArgs};
+use crate::cli::{Cli, ColorChoice, Command, EvaluateArgs, PolicyArgs, ReportArgs};
 use crate::exit;
 use crate::findings::saved;
-use crate::policy::{self, Evaluation};
+use crate::policy::{self, Evaluation, Policy};
 use crate::report::{self, escape};
 
 /// Runs the parsed command line and returns the process exit code.
@@ -37,13 +37,9 @@ pub fn run(cli: Cli) -> u8 {
 }
 
 fn evaluate(args: EvaluateArgs, color: bool, quiet: bool) -> u8 {
-    let policy = match args.policy.resolve() {
-        Ok(p) => p,
-        Err(e) => return usage_error(&e.to_string()),
-    };
-    let outputs = match args.report.outputs() {
-        Ok(o) => o,
-        Err(e) => return usage_error(&e),
+    let (policy, outputs) = match prepare(&args.policy, &args.report) {
+        Ok(prepared) => prepared,
+        Err(code) => return code,
     };
     let images = match saved::read_inputs(&args.files) {
         Ok(images) => images,
@@ -56,6 +52,16 @@ fn evaluate(args: EvaluateArgs, color: bool, quiet: bool) -> u8 {
         include_findings: true,
     };
     finish(&evaluation, &outputs, &options, quiet)
+}
+
+/// The policy in force and the reports asked for, or the usage error's exit code.
+pub fn prepare(
+    policy: &PolicyArgs,
+    report: &ReportArgs,
+) -> Result<(Policy, Vec<report::Output>), u8> {
+    let policy = policy.resolve().map_err(|e| usage_error(&e.to_string()))?;
+    let outputs = report.outputs().map_err(|e| usage_error(&e))?;
+    Ok((policy, outputs))
 }
 
 /// Reports the evaluation everywhere it was asked for and returns its exit code. A report

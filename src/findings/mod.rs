@@ -157,6 +157,28 @@ impl Finding {
     pub fn package_names(&self) -> impl Iterator<Item = &str> {
         self.packages.iter().map(|p| p.name.as_str())
     }
+
+    /// Every package name, comma-separated, for one-line displays.
+    pub fn package_list(&self) -> String {
+        self.package_names().collect::<Vec<_>>().join(", ")
+    }
+
+    /// The installed version of the first package (they rarely differ within a finding).
+    pub fn version(&self) -> &str {
+        self.packages
+            .first()
+            .and_then(|p| p.version.as_deref())
+            .unwrap_or("")
+    }
+
+    /// Every known fixed-in version, comma-separated.
+    pub fn fixed_in(&self) -> String {
+        self.packages
+            .iter()
+            .filter_map(|p| p.fixed_in.as_deref())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 /// Inspector writes placeholders such as `NotAvailable` where a fixed-in version would be.

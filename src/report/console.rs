@@ -162,23 +162,9 @@ fn write_image(
         ]);
         for j in violations {
             let f = &j.finding;
-            let package = f
-                .packages
-                .iter()
-                .map(|p| p.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ");
-            let version = f
-                .packages
-                .first()
-                .and_then(|p| p.version.as_deref())
-                .unwrap_or("");
-            let fixed = f
-                .packages
-                .iter()
-                .filter_map(|p| p.fixed_in.as_deref())
-                .collect::<Vec<_>>()
-                .join(", ");
+            let package = f.package_list();
+            let version = f.version();
+            let fixed = f.fixed_in();
             let title = f
                 .title
                 .as_deref()

@@ -119,22 +119,9 @@ fn table(out: &mut dyn Write, findings: &[&JudgedFinding]) -> io::Result<()> {
             Some(url) => format!("[{}]({url})", md(&f.id)),
             None => md(&f.id),
         };
-        let packages = f
-            .packages
-            .iter()
-            .map(|p| p.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ");
-        let version = f
-            .packages
-            .first()
-            .and_then(|p| p.version.as_deref())
-            .unwrap_or("");
-        let fixed = f
-            .packages
-            .first()
-            .and_then(|p| p.fixed_in.as_deref())
-            .unwrap_or("");
+        let packages = f.package_list();
+        let version = f.version();
+        let fixed = f.fixed_in();
         writeln!(
             out,
             "| {} | {} | {} | {} | {} | {} | {} |",
@@ -142,7 +129,7 @@ fn table(out: &mut dyn Write, findings: &[&JudgedFinding]) -> io::Result<()> {
             id,
             md(&truncate(&packages, 80)),
             md(&truncate(version, 40)),
-            md(&truncate(fixed, 40)),
+            md(&truncate(&fixed, 40)),
             j.state.as_str(),
             md(&truncate(&j.reason, 120))
         )?;
