@@ -33,25 +33,22 @@ impl BasicRecord {
                 attrs.insert(a.key, v);
             }
         }
-        let score = |key: &str| attrs.get(key).and_then(|v| v.parse::<f64>().ok());
-        let cvss = match (score("CVSS3_SCORE"), attrs.get("CVSS3_VECTOR")) {
-            (None, None) => match (score("CVSS2_SCORE"), attrs.get("CVSS2_VECTOR")) {
-                (None, None) => None,
-                (score, vector) => Some(Cvss {
-                    score,
-                    vector: vector.cloned(),
-                }),
-            },
-            (score, vector) => Some(Cvss {
-                score,
-                vector: vector.cloned(),
-            }),
+        let score = |attrs: &BTreeMap<String, String>, key: &str| {
+            attrs.get(key).and_then(|v| v.parse::<f64>().ok())
         };
+        let cvss = match (score(&attrs, "CVSS3_SCORE"), attrs.remove("CVSS3_VECTOR")) {
+            (None, None) => match (score(&attrs, "CVSS2_SCORE"), attrs.remove("CVSS2_VECTOR")) {
+                (None, None) => None,
+                (score, vector) => Some(Cvss { score, vector }),
+            },
+            (score, vector) => Some(Cvss { score, vector }),
+        };
+        let version = attrs.remove("package_version");
         let packages = attrs
-            .get("package_name")
+            .remove("package_name")
             .map(|name| Package {
-                name: name.clone(),
-                version: attrs.get("package_version").cloned(),
+                name,
+                version,
                 fixed_in: None,
             })
             .into_iter()
@@ -136,10 +133,10 @@ impl EnhancedRecord {
     pub fn into_finding(mut self) -> Finding {
         // The SDK reports an absent score as 0.0; saved JSON omits it. Both mean "no score".
         self.score = self.score.filter(|s| *s > 0.0);
-        let details = self.package_vulnerability_details;
+        let mut details = self.package_vulnerability_details;
         let id = details
-            .as_ref()
-            .and_then(|d| d.vulnerability_id.clone())
+            .as_mut()
+            .and_then(|d| d.vulnerability_id.take())
             .or_else(|| {
                 self.title
                     .as_ref()
@@ -148,31 +145,35 @@ impl EnhancedRecord {
             .or(self.finding_arn)
             .unwrap_or_else(|| "UNKNOWN".to_string());
         let packages = details
-            .as_ref()
-            .map(|d| d.vulnerable_packages.iter().map(enhanced_package).collect())
+            .as_mut()
+            .map(|d| {
+                d.vulnerable_packages
+                    .drain(..)
+                    .map(enhanced_package)
+                    .collect()
+            })
             .unwrap_or_default();
+        let score = self.score;
         let cvss = self
             .score_details
             .and_then(|s| s.cvss)
             .map(|c| Cvss {
-                score: c.score.filter(|s| *s > 0.0).or(self.score),
+                score: c.score.filter(|s| *s > 0.0).or(score),
                 vector: c.scoring_vector,
             })
             .or_else(|| {
-                details.as_ref().and_then(|d| d.cvss.first()).map(|c| Cvss {
-                    score: c.base_score.filter(|s| *s > 0.0).or(self.score),
-                    vector: c.scoring_vector.clone(),
+                let c = details.as_mut()?.cvss.drain(..).next()?;
+                Some(Cvss {
+                    score: c.base_score.filter(|s| *s > 0.0).or(score),
+                    vector: c.scoring_vector,
                 })
             })
-            .or(self.score.map(|score| Cvss {
+            .or(score.map(|score| Cvss {
                 score: Some(score),
                 vector: None,
             }));
-        let url = details.as_ref().and_then(|d| {
-            d.source_url
-                .clone()
-                .or_else(|| d.reference_urls.first().cloned())
-        });
+        let url =
+            details.and_then(|d| d.source_url.or_else(|| d.reference_urls.into_iter().next()));
         let label = self.severity.unwrap_or_default();
         let status = match self
             .status
@@ -204,13 +205,11 @@ impl EnhancedRecord {
 }
 
 /// Inspector splits a version into epoch, version and release; people read them as one.
-fn enhanced_package(p: &VulnerablePackage) -> Package {
-    let version = p.version.as_ref().map(|v| {
-        let mut full = String::new();
+fn enhanced_package(p: VulnerablePackage) -> Package {
+    let version = p.version.map(|mut full| {
         if let Some(epoch) = p.epoch.filter(|e| *e > 0) {
-            full.push_str(&format!("{epoch}:"));
+            full.insert_str(0, &format!("{epoch}:"));
         }
-        full.push_str(v);
         if let Some(release) = p.release.as_deref().filter(|r| !r.is_empty()) {
             full.push('-');
             full.push_str(release);
@@ -218,14 +217,16 @@ fn enhanced_package(p: &VulnerablePackage) -> Package {
         full
     });
     Package {
-        name: p.name.clone().unwrap_or_default(),
+        name: p.name.unwrap_or_default(),
         version,
         // Inspector writes a zero epoch ("0:2.5.0-1") that the installed version leaves out.
         fixed_in: p
             .fixed_in_version
-            .as_deref()
             .filter(|v| crate::findings::is_version(v))
-            .map(|v| v.strip_prefix("0:").unwrap_or(v).to_string()),
+            .map(|v| match v.strip_prefix("0:") {
+                Some(rest) => rest.to_string(),
+                None => v,
+            }),
     }
 }
 

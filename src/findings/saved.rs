@@ -251,7 +251,16 @@ fn image_from_pages(group: Vec<(String, RawPage)>) -> Result<ScannedImage, Input
             .as_ref()
             .and_then(|f| f.finding_severity_counts.clone())
     });
-    let mut findings = Vec::new();
+    // Sized once: growing a vector of 100,000 findings by doubling would copy it repeatedly.
+    let total = group
+        .iter()
+        .filter_map(|(_, p)| p.image_scan_findings.as_ref())
+        .map(|f| {
+            f.findings.as_ref().map_or(0, |c| c.0.len())
+                + f.enhanced_findings.as_ref().map_or(0, |c| c.0.len())
+        })
+        .sum();
+    let mut findings = Vec::with_capacity(total);
     for (_, page) in group {
         if let Some(scan_findings) = page.image_scan_findings {
             findings.extend(scan_findings.findings.map(|c| c.0).unwrap_or_default());

@@ -2,6 +2,7 @@
 //! control characters XML cannot hold): one testsuite per image, one testcase for the scan
 //! itself and one per finding.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::{self, Write};
 
@@ -39,31 +40,39 @@ fn suite(image: &ImageEvaluation) -> TestSuite {
     if let Some(platform) = &image.image.platform {
         suite.add_property(("platform", platform.as_str()));
     }
+    // One testcase per finding: sized once, since doubling a vector of 100,000 cases would
+    // briefly hold it twice.
+    suite.test_cases.reserve_exact(image.findings.len() + 1);
     suite.add_test_case(scan_case(image));
 
-    let mut seen: HashMap<&str, usize> = HashMap::new();
+    let mut seen: HashMap<&str, usize> = HashMap::with_capacity(image.findings.len());
     for j in &image.findings {
         *seen.entry(j.finding.id.as_str()).or_default() += 1;
     }
-    let mut used: HashMap<String, usize> = HashMap::new();
+    let mut used: HashMap<Cow<str>, usize> = HashMap::with_capacity(image.findings.len());
     for j in &image.findings {
-        let mut name = j.finding.id.clone();
-        if seen[j.finding.id.as_str()] > 1 {
+        let id = j.finding.id.as_str();
+        let mut name = Cow::Borrowed(id);
+        if seen[id] > 1 {
             let package = j.finding.packages.first();
-            name = format!(
-                "{} ({} {})",
-                name,
-                package.map(|p| p.name.as_str()).unwrap_or("image"),
-                package.and_then(|p| p.version.as_deref()).unwrap_or("")
-            )
-            .trim_end()
-            .to_string();
+            name = Cow::Owned(
+                format!(
+                    "{} ({} {})",
+                    id,
+                    package.map(|p| p.name.as_str()).unwrap_or("image"),
+                    package.and_then(|p| p.version.as_deref()).unwrap_or("")
+                )
+                .trim_end()
+                .to_string(),
+            );
         }
         let n = used.entry(name.clone()).or_default();
         *n += 1;
-        if *n > 1 {
-            name = format!("{name} #{n}");
-        }
+        let name = if *n > 1 {
+            format!("{name} #{n}")
+        } else {
+            name.into_owned()
+        };
         suite.add_test_case(finding_case(j, name));
     }
     suite

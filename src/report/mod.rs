@@ -121,30 +121,30 @@ pub fn write_all(eval: &Evaluation, outputs: &[Output], options: &Options) -> Re
         .min(outputs.len())
         .max(1);
     let next = std::sync::atomic::AtomicUsize::new(0);
+    let work = || {
+        let mut errors = Vec::new();
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(output) = outputs.get(i) else {
+                break errors;
+            };
+            if let Err(e) = write_one(eval, output, options) {
+                errors.push((i, e));
+            }
+        }
+    };
+    // The calling thread is one of the workers: its allocator arena already holds the memory
+    // judging freed, which a fresh thread could not reuse.
     let mut errors: Vec<(usize, String)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut errors = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(output) = outputs.get(i) else {
-                            break errors;
-                        };
-                        if let Err(e) = write_one(eval, output, options) {
-                            errors.push((i, e));
-                        }
-                    }
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| vec![(usize::MAX, "a report writer panicked".to_string())])
-            })
-            .collect()
+        let handles: Vec<_> = (1..workers).map(|_| scope.spawn(work)).collect();
+        let mut errors = work();
+        for h in handles {
+            errors
+                .extend(h.join().unwrap_or_else(|_| {
+                    vec![(usize::MAX, "a report writer panicked".to_string())]
+                }));
+        }
+        errors
     });
     errors.sort();
     if errors.is_empty() {
