@@ -163,6 +163,23 @@ impl Finding {
         self.package_names().collect::<Vec<_>>().join(", ")
     }
 
+    /// Every package with its installed version (`openssl 3.0.11-1, zlib 1.2.13`).
+    pub fn packages_with_versions(&self) -> String {
+        let mut out = String::new();
+        for (i, p) in self.packages.iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            let start = out.len();
+            out.push_str(&p.name);
+            out.push(' ');
+            out.push_str(p.version.as_deref().unwrap_or(""));
+            let kept = out[start..].trim_end().len();
+            out.truncate(start + kept);
+        }
+        out
+    }
+
     /// The installed version of the first package (they rarely differ within a finding).
     pub fn version(&self) -> &str {
         self.packages
@@ -403,6 +420,26 @@ mod tests {
             url: None,
             status: FindingStatus::Active,
         }
+    }
+
+    #[test]
+    fn package_summaries_join_names_versions_and_fixes() {
+        let mut f = finding("CVE-1", "HIGH");
+        assert_eq!(f.packages_with_versions(), "");
+        let package = |name: &str, version: Option<&str>, fixed_in: Option<&str>| Package {
+            name: name.into(),
+            version: version.map(Into::into),
+            fixed_in: fixed_in.map(Into::into),
+        };
+        f.packages = vec![
+            package("openssl", Some("3.0.11-1"), Some("3.0.13-1")),
+            package("zlib", None, None),
+            package("curl", Some(""), Some("8.5.0")),
+        ];
+        assert_eq!(f.packages_with_versions(), "openssl 3.0.11-1, zlib, curl");
+        assert_eq!(f.package_list(), "openssl, zlib, curl");
+        assert_eq!(f.fixed_in(), "3.0.13-1, 8.5.0");
+        assert_eq!(f.version(), "3.0.11-1");
     }
 
     #[test]

@@ -66,17 +66,21 @@ pub fn markdown(text: &str) -> String {
 /// allow percent-encoded, so hostile metadata cannot break out of an attribute or a link.
 pub fn url(text: &str) -> Option<String> {
     let text = text.trim();
-    let lower = text.to_ascii_lowercase();
-    if !(lower.starts_with("https://") || lower.starts_with("http://"))
-        || text.len() <= "https://".len()
-    {
+    let scheme = |s: &str| {
+        text.get(..s.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(s))
+    };
+    if !(scheme("https://") || scheme("http://")) || text.len() <= "https://".len() {
         return None;
     }
-    let mut out = String::with_capacity(text.len());
+    // `'` and `()` are legal in a URI but close Markdown links and HTML attributes.
+    let kept = |b: u8| b.is_ascii_alphanumeric() || b"-._~:/?#[]@!$&*+,;=%".contains(&b);
+    if text.bytes().all(kept) {
+        return Some(text.to_string());
+    }
+    let mut out = String::with_capacity(text.len() + 16);
     for c in text.chars() {
-        let allowed = c.is_ascii_alphanumeric() || "-._~:/?#[]@!$&'()*+,;=%".contains(c);
-        // `'` and `()` are legal in a URI but close Markdown links and HTML attributes.
-        if allowed && !matches!(c, '\'' | '(' | ')') {
+        if c.is_ascii() && kept(c as u8) {
             out.push(c);
         } else {
             let mut buf = [0u8; 4];

@@ -243,18 +243,9 @@ fn vulnerability<'a>(
         .collect();
     let mut description = Cow::Borrowed(f.description.as_deref().unwrap_or(""));
     if f.packages.len() > 1 {
-        let all: Vec<String> = f
-            .packages
-            .iter()
-            .map(|p| {
-                format!("{} {}", p.name, p.version.as_deref().unwrap_or(""))
-                    .trim_end()
-                    .to_string()
-            })
-            .collect();
         description = Cow::Owned(format!(
             "{description}\n\nAffected packages: {}",
-            all.join(", ")
+            f.packages_with_versions()
         ));
     }
     let description = match description {

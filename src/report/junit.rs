@@ -113,15 +113,7 @@ fn finding_case(j: &JudgedFinding, name: String) -> TestCase {
         "{} {} in {}: {}",
         j.severity,
         f.id,
-        f.packages
-            .iter()
-            .map(
-                |p| format!("{} {}", p.name, p.version.as_deref().unwrap_or(""))
-                    .trim_end()
-                    .to_string()
-            )
-            .collect::<Vec<_>>()
-            .join(", "),
+        f.packages_with_versions(),
         j.reason
     );
     let status = match j.state {

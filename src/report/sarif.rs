@@ -100,38 +100,58 @@ impl Serialize for Rules<'_> {
 
 struct Results<'a> {
     eval: &'a Evaluation,
-    rule_index: &'a HashMap<&'a str, usize>,
+    /// The rule of each finding, in the order images and findings are iterated.
+    rule_of: &'a [usize],
     location: Option<&'a str>,
 }
 
 impl Serialize for Results<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut rule_of = self.rule_of;
         serializer.collect_seq(self.eval.images.iter().flat_map(|image| {
-            image.findings.iter().map(move |j| {
-                result(
-                    image,
-                    j,
-                    self.rule_index[j.finding.id.as_str()],
-                    self.location,
-                )
-            })
+            let context = ImageContext::new(image, self.location);
+            let (rules, rest) = rule_of.split_at(image.findings.len());
+            rule_of = rest;
+            image
+                .findings
+                .iter()
+                .zip(rules)
+                .map(move |(j, &rule_index)| result(&context, j, rule_index))
         }))
+    }
+}
+
+/// What every result of one image repeats, computed once per image.
+struct ImageContext<'a> {
+    image: &'a ImageEvaluation,
+    name: String,
+    uri: String,
+}
+
+impl<'a> ImageContext<'a> {
+    fn new(image: &'a ImageEvaluation, location: Option<&str>) -> Self {
+        ImageContext {
+            image,
+            name: image.image.to_string(),
+            uri: artifact_uri(location.unwrap_or(&image.image.repository)),
+        }
     }
 }
 
 pub fn write(eval: &Evaluation, out: &mut dyn Write, location: Option<&str>) -> io::Result<()> {
     let mut rules: Vec<Rule> = Vec::new();
     let mut rule_index: HashMap<&str, usize> = HashMap::new();
+    let mut rule_of: Vec<usize> = Vec::new();
     for j in eval.images.iter().flat_map(|i| &i.findings) {
         let score = score(j);
-        match rule_index.get(j.finding.id.as_str()) {
-            Some(&i) if score > rules[i].score => rules[i] = Rule { finding: j, score },
-            Some(_) => {}
-            None => {
-                rule_index.insert(&j.finding.id, rules.len());
-                rules.push(Rule { finding: j, score });
-            }
+        let i = *rule_index.entry(&j.finding.id).or_insert_with(|| {
+            rules.push(Rule { finding: j, score });
+            rules.len() - 1
+        });
+        if score > rules[i].score {
+            rules[i] = Rule { finding: j, score };
         }
+        rule_of.push(i);
     }
 
     let mut notifications: Vec<Notification> = Vec::new();
@@ -193,7 +213,7 @@ pub fn write(eval: &Evaluation, out: &mut dyn Write, location: Option<&str>) -> 
             invocations: vec![invocation],
             results: Results {
                 eval,
-                rule_index: &rule_index,
+                rule_of: &rule_of,
                 location,
             },
         }],
@@ -204,17 +224,19 @@ pub fn write(eval: &Evaluation, out: &mut dyn Write, location: Option<&str>) -> 
 
 fn rule(j: &JudgedFinding, score: f64) -> ReportingDescriptor {
     let f = &j.finding;
+    let packages = package_list(j);
     let short = match f.title.as_deref() {
         Some(t) if t != f.id => truncate(t, 200),
-        _ => format!("{} in {}", f.id, package_list(j)),
+        _ => format!("{} in {packages}", f.id),
     };
     let full = truncate(f.description.as_deref().unwrap_or(&short), 1000);
-    let mut help = format!("{} ({}) in {}.", f.id, j.severity, package_list(j));
+    let mut help = format!("{} ({}) in {packages}.", f.id, j.severity);
     let fixes = fixes(j);
     if !fixes.is_empty() {
         help.push_str(&format!(" Fixed in {fixes}."));
     }
-    if let Some(link) = f.url.as_deref().and_then(url) {
+    let link = f.url.as_deref().and_then(url);
+    if let Some(link) = &link {
         help.push_str(&format!(" More: {link}"));
     }
     let properties = PropertyBag::builder()
@@ -246,7 +268,7 @@ fn rule(j: &JudgedFinding, score: f64) -> ReportingDescriptor {
         )
         .properties(properties)
         .build();
-    rule.help_uri = f.url.as_deref().and_then(url);
+    rule.help_uri = link;
     rule
 }
 
@@ -265,45 +287,38 @@ fn artifact_uri(path: &str) -> String {
 }
 
 fn package_list(j: &JudgedFinding) -> String {
-    let names: Vec<String> = j
-        .finding
-        .packages
-        .iter()
-        .map(|p| match &p.version {
-            Some(v) => format!("{} {v}", p.name),
-            None => p.name.clone(),
-        })
-        .collect();
-    if names.is_empty() {
+    let list = j.finding.packages_with_versions();
+    if list.is_empty() {
         "the image".to_string()
     } else {
-        names.join(", ")
+        list
     }
 }
 
 fn fixes(j: &JudgedFinding) -> String {
-    let fixed: Vec<String> = j
-        .finding
-        .packages
-        .iter()
-        .filter_map(|p| p.fixed_in.as_ref().map(|v| format!("{} {v}", p.name)))
-        .collect();
-    fixed.join(", ")
+    let mut out = String::new();
+    for p in &j.finding.packages {
+        if let Some(v) = &p.fixed_in {
+            if !out.is_empty() {
+                out.push_str(", ");
+            }
+            out.push_str(&p.name);
+            out.push(' ');
+            out.push_str(v);
+        }
+    }
+    out
 }
 
-fn result(
-    image: &ImageEvaluation,
-    j: &JudgedFinding,
-    rule_index: usize,
-    location: Option<&str>,
-) -> SarifResult {
+fn result(context: &ImageContext, j: &JudgedFinding, rule_index: usize) -> SarifResult {
+    let image = context.image;
     let f = &j.finding;
     let mut message = format!(
         "{} ({}) in {} of image {}: {} ({}).",
         f.id,
         j.severity,
         package_list(j),
-        image.image,
+        context.name,
         j.state.as_str(),
         j.reason
     );
@@ -311,9 +326,8 @@ fn result(
     if !fixes.is_empty() {
         message.push_str(&format!(" Fixed in {fixes}."));
     }
-    let uri = artifact_uri(location.unwrap_or(&image.image.repository));
     let physical = PhysicalLocation::builder()
-        .artifact_location(ArtifactLocation::builder().uri(uri).build())
+        .artifact_location(ArtifactLocation::builder().uri(context.uri.clone()).build())
         .region(Region::builder().start_line(1).build())
         .build();
     let packages: Vec<&str> = f.packages.iter().map(|p| p.name.as_str()).collect();
