@@ -8,7 +8,7 @@ use crate::findings::ScannedImage;
 use crate::image_ref::{self, ImageRef};
 use crate::policy::{self, Policy};
 use crate::report::{self, escape};
-use crate::run::{finish, prepare, usage_error};
+use crate::run::{finish, judge_and_report, prepare, usage_error};
 
 pub fn check(args: CheckArgs, color: bool, quiet: bool) -> u8 {
     let (policy, outputs) = match prepare(&args.policy, &args.report) {
@@ -19,13 +19,7 @@ pub fn check(args: CheckArgs, color: bool, quiet: bool) -> u8 {
         Ok(images) => images,
         Err(code) => return code,
     };
-    let evaluation = policy::evaluate(images, &policy, crate::timestamp::today_utc());
-    let options = report::Options {
-        color,
-        sarif_location: args.report.sarif_location.clone(),
-        include_findings: true,
-    };
-    finish(&evaluation, &outputs, &options, quiet)
+    judge_and_report(images, &policy, &args.report, &outputs, color, quiet)
 }
 
 pub fn wait(args: WaitArgs, color: bool, quiet: bool) -> u8 {

@@ -5,7 +5,7 @@ use std::io::Write;
 
 use crate::cli::{Cli, ColorChoice, Command, EvaluateArgs, PolicyArgs, ReportArgs};
 use crate::exit;
-use crate::findings::saved;
+use crate::findings::{saved, ScannedImage};
 use crate::policy::{self, Evaluation, Policy};
 use crate::report::{self, escape};
 
@@ -45,13 +45,25 @@ fn evaluate(args: EvaluateArgs, color: bool, quiet: bool) -> u8 {
         Ok(images) => images,
         Err(e) => return usage_error(&e.to_string()),
     };
-    let evaluation = policy::evaluate(images, &policy, crate::timestamp::today_utc());
+    judge_and_report(images, &policy, &args.report, &outputs, color, quiet)
+}
+
+/// The common end of `evaluate` and `check`: judge every image, write every report.
+pub fn judge_and_report(
+    images: Vec<ScannedImage>,
+    policy: &Policy,
+    report: &ReportArgs,
+    outputs: &[report::Output],
+    color: bool,
+    quiet: bool,
+) -> u8 {
+    let evaluation = policy::evaluate(images, policy, crate::timestamp::today_utc());
     let options = report::Options {
         color,
-        sarif_location: args.report.sarif_location.clone(),
+        sarif_location: report.sarif_location.clone(),
         include_findings: true,
     };
-    finish(&evaluation, &outputs, &options, quiet)
+    finish(&evaluation, outputs, &options, quiet)
 }
 
 /// The policy in force and the reports asked for, or the usage error's exit code.
