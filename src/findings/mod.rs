@@ -165,17 +165,19 @@ impl Finding {
 
     /// Every package with its installed version (`openssl 3.0.11-1, zlib 1.2.13`).
     pub fn packages_with_versions(&self) -> String {
-        let mut out = String::new();
+        let mut out = String::with_capacity(self.packages.len() * 32);
         for (i, p) in self.packages.iter().enumerate() {
             if i > 0 {
                 out.push_str(", ");
             }
-            let start = out.len();
             out.push_str(&p.name);
-            out.push(' ');
-            out.push_str(p.version.as_deref().unwrap_or(""));
-            let kept = out[start..].trim_end().len();
-            out.truncate(start + kept);
+            match p.version.as_deref().map(str::trim_end) {
+                Some(v) if !v.is_empty() => {
+                    out.push(' ');
+                    out.push_str(v);
+                }
+                _ => {}
+            }
         }
         out
     }

@@ -3,8 +3,6 @@
 //! reader deserialises these records; the live ECR reader fills them from SDK types; both then
 //! share this one mapping.
 
-use std::collections::BTreeMap;
-
 use serde::Deserialize;
 
 use super::{Cvss, Finding, FindingStatus, Fix, Package};
@@ -27,25 +25,31 @@ pub struct Attribute {
 
 impl BasicRecord {
     pub fn into_finding(self) -> Finding {
-        let mut attrs: BTreeMap<String, String> = BTreeMap::new();
+        let [mut name, mut version, mut score3, mut vector3, mut score2, mut vector2] =
+            [const { None }; 6];
         for a in self.attributes {
-            if let Some(v) = a.value {
-                attrs.insert(a.key, v);
+            let slot = match a.key.as_str() {
+                "package_name" => &mut name,
+                "package_version" => &mut version,
+                "CVSS3_SCORE" => &mut score3,
+                "CVSS3_VECTOR" => &mut vector3,
+                "CVSS2_SCORE" => &mut score2,
+                "CVSS2_VECTOR" => &mut vector2,
+                _ => continue,
+            };
+            if a.value.is_some() {
+                *slot = a.value;
             }
         }
-        let score = |attrs: &BTreeMap<String, String>, key: &str| {
-            attrs.get(key).and_then(|v| v.parse::<f64>().ok())
-        };
-        let cvss = match (score(&attrs, "CVSS3_SCORE"), attrs.remove("CVSS3_VECTOR")) {
-            (None, None) => match (score(&attrs, "CVSS2_SCORE"), attrs.remove("CVSS2_VECTOR")) {
+        let score = |v: Option<String>| v.and_then(|v| v.parse::<f64>().ok());
+        let cvss = match (score(score3), vector3) {
+            (None, None) => match (score(score2), vector2) {
                 (None, None) => None,
                 (score, vector) => Some(Cvss { score, vector }),
             },
             (score, vector) => Some(Cvss { score, vector }),
         };
-        let version = attrs.remove("package_version");
-        let packages = attrs
-            .remove("package_name")
+        let packages = name
             .map(|name| Package {
                 name,
                 version,
@@ -239,5 +243,56 @@ impl From<BasicRecord> for Finding {
 impl From<EnhancedRecord> for Finding {
     fn from(record: EnhancedRecord) -> Finding {
         record.into_finding()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn basic(attributes: &[(&str, Option<&str>)]) -> Finding {
+        BasicRecord {
+            name: "CVE-2024-1".into(),
+            description: None,
+            uri: None,
+            severity: Some("HIGH".into()),
+            attributes: attributes
+                .iter()
+                .map(|(key, value)| Attribute {
+                    key: key.to_string(),
+                    value: value.map(Into::into),
+                })
+                .collect(),
+        }
+        .into_finding()
+    }
+
+    #[test]
+    fn basic_attributes_prefer_cvss3_and_fall_back_to_cvss2() {
+        let f = basic(&[
+            ("package_name", Some("openssl")),
+            ("package_version", Some("3.0.11")),
+            ("CVSS2_SCORE", Some("5.0")),
+            ("CVSS2_VECTOR", Some("AV:N/AC:L/Au:N/C:P/I:N/A:N")),
+            ("CVSS3_SCORE", Some("7.5")),
+            ("CVSS3_VECTOR", Some("CVSS:3.1/AV:N")),
+        ]);
+        assert_eq!(f.packages_with_versions(), "openssl 3.0.11");
+        let cvss = f.cvss.unwrap();
+        assert_eq!(
+            (cvss.score, cvss.vector.as_deref()),
+            (Some(7.5), Some("CVSS:3.1/AV:N"))
+        );
+
+        let f = basic(&[("CVSS2_SCORE", Some("5.0")), ("CVSS3_SCORE", None)]);
+        assert_eq!(f.cvss.unwrap().score, Some(5.0));
+        assert!(f.packages.is_empty());
+    }
+
+    #[test]
+    fn basic_attributes_without_a_value_do_not_overwrite_one() {
+        let f = basic(&[("package_name", Some("zlib")), ("package_name", None)]);
+        assert_eq!(f.package_list(), "zlib");
+        assert_eq!(basic(&[]).cvss, None);
     }
 }

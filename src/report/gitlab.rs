@@ -143,7 +143,7 @@ struct TextField<'a> {
 }
 
 /// `now` is `YYYY-MM-DDTHH:MM:SS` in UTC, the only form the schema accepts.
-pub fn write(eval: &Evaluation, out: &mut dyn Write, now: &str) -> io::Result<()> {
+pub fn write(eval: &Evaluation, out: &mut impl Write, now: &str) -> io::Result<()> {
     let mut messages: Vec<ScanMessage> = Vec::new();
     for image in &eval.images {
         if let Some(error) = &image.error {

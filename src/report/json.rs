@@ -72,7 +72,7 @@ struct Finding<'a> {
     url: Option<&'a str>,
 }
 
-pub fn write(eval: &Evaluation, out: &mut dyn Write, include_findings: bool) -> io::Result<()> {
+pub fn write(eval: &Evaluation, out: &mut impl Write, include_findings: bool) -> io::Result<()> {
     let report = Report {
         version: 1,
         tool: Tool {

@@ -180,10 +180,12 @@ fn write_one(eval: &Evaluation, output: &Output, options: &Options) -> Result<()
     })
 }
 
+/// Generic over the writer so the streamed formats write into the buffer directly, not through
+/// a virtual call per JSON token.
 fn render(
     eval: &Evaluation,
     format: Format,
-    out: &mut dyn Write,
+    out: &mut impl Write,
     options: &Options,
 ) -> io::Result<()> {
     match format {

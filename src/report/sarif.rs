@@ -138,7 +138,7 @@ impl<'a> ImageContext<'a> {
     }
 }
 
-pub fn write(eval: &Evaluation, out: &mut dyn Write, location: Option<&str>) -> io::Result<()> {
+pub fn write(eval: &Evaluation, out: &mut impl Write, location: Option<&str>) -> io::Result<()> {
     let mut rules: Vec<Rule> = Vec::new();
     let mut rule_index: HashMap<&str, usize> = HashMap::new();
     let mut rule_of: Vec<usize> = Vec::new();
