@@ -136,13 +136,12 @@ pub fn write_all(eval: &Evaluation, outputs: &[Output], options: &Options) -> Re
     // The calling thread is one of the workers: its allocator arena already holds the memory
     // judging freed, which a fresh thread could not reuse.
     let mut errors: Vec<(usize, String)> = std::thread::scope(|scope| {
+        let panicked = |_| vec![(usize::MAX, "a report writer panicked".to_string())];
         let handles: Vec<_> = (1..workers).map(|_| scope.spawn(work)).collect();
-        let mut errors = work();
+        let mut errors =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).unwrap_or_else(panicked);
         for h in handles {
-            errors
-                .extend(h.join().unwrap_or_else(|_| {
-                    vec![(usize::MAX, "a report writer panicked".to_string())]
-                }));
+            errors.extend(h.join().unwrap_or_else(panicked));
         }
         errors
     });
