@@ -8,9 +8,12 @@ use std::time::Duration;
 use clap::builder::BoolishValueParser;
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
+use crate::ecr::sdk::AwsSettings;
+use crate::ecr::WaitSettings;
 use crate::policy::{file, Budget, FailOn, Overrides, Policy};
 use crate::report::{self, Output};
 
+/// The whole command line.
 #[derive(Debug, Parser)]
 #[command(
     name = "ecr-scan-gate",
@@ -45,6 +48,7 @@ pub struct Cli {
     pub color: ColorChoice,
 }
 
+/// `--color`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
     /// Colour when stdout is a terminal and NO_COLOR is not set
@@ -53,6 +57,7 @@ pub enum ColorChoice {
     Never,
 }
 
+/// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Live gate: resolve each image, wait for its scan, fetch every finding, judge, report
@@ -71,6 +76,7 @@ pub enum Command {
     Man,
 }
 
+/// `evaluate`: saved findings, policy and reports.
 #[derive(Debug, Args)]
 pub struct EvaluateArgs {
     /// Saved JSON files (one response, an array of pages, or several files); `-` reads stdin
@@ -82,16 +88,11 @@ pub struct EvaluateArgs {
     pub report: ReportArgs,
 }
 
+/// `check`: images, policy, reports, waiting and AWS.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Image references: repo, repo:tag, repo@sha256:…, or a full ECR URI
-    #[arg(
-        required = true,
-        value_name = "IMAGE",
-        env = "ECR_SCAN_GATE_IMAGES",
-        value_delimiter = ' '
-    )]
-    pub images: Vec<String>,
+    #[command(flatten)]
+    pub images: ImageArgs,
     #[command(flatten)]
     pub policy: PolicyArgs,
     #[command(flatten)]
@@ -102,16 +103,11 @@ pub struct CheckArgs {
     pub aws: AwsArgs,
 }
 
+/// `wait`: images, status reports, waiting and AWS.
 #[derive(Debug, Args)]
 pub struct WaitArgs {
-    /// Image references: repo, repo:tag, repo@sha256:…, or a full ECR URI
-    #[arg(
-        required = true,
-        value_name = "IMAGE",
-        env = "ECR_SCAN_GATE_IMAGES",
-        value_delimiter = ' '
-    )]
-    pub images: Vec<String>,
+    #[command(flatten)]
+    pub images: ImageArgs,
     /// Reports of scan status (no findings); without it one status line per image on stderr
     #[arg(
         short = 'o',
@@ -127,6 +123,20 @@ pub struct WaitArgs {
     pub aws: AwsArgs,
 }
 
+/// The images `check` and `wait` look at.
+#[derive(Debug, Args)]
+pub struct ImageArgs {
+    /// Image references: repo, repo:tag, repo@sha256:…, or a full ECR URI
+    #[arg(
+        required = true,
+        value_name = "IMAGE",
+        env = "ECR_SCAN_GATE_IMAGES",
+        value_delimiter = ' '
+    )]
+    pub images: Vec<String>,
+}
+
+/// Flags that shape the policy (over the policy file).
 #[derive(Debug, Args)]
 pub struct PolicyArgs {
     /// Findings at or above this severity violate: critical, high, medium, low, informational, unknown, none [default: high]
@@ -164,6 +174,7 @@ pub struct PolicyArgs {
     pub policy: Option<PathBuf>,
 }
 
+/// Which reports to write, and where.
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     /// Report FORMAT to PATH, or to stdout without `=PATH` (repeatable): console, json, sarif, junit, markdown, gitlab [default: console]
@@ -180,6 +191,7 @@ pub struct ReportArgs {
     pub sarif_location: Option<String>,
 }
 
+/// How long and how often to wait for a scan.
 #[derive(Debug, Args, Clone)]
 pub struct WaitOptions {
     /// Give up waiting for a usable scan after this long (seconds or 90s, 10m…)
@@ -199,6 +211,7 @@ pub struct WaitOptions {
     pub start_scan: bool,
 }
 
+/// How to reach AWS.
 #[derive(Debug, Args, Clone)]
 pub struct AwsArgs {
     /// AWS region [default: from the AWS config chain or the image URI]
@@ -276,6 +289,7 @@ impl PolicyArgs {
 }
 
 impl ReportArgs {
+    /// The reports asked for (`console` to stdout by default), checked for clashes.
     pub fn outputs(&self) -> Result<Vec<Output>, String> {
         let outputs = if self.outputs.is_empty() {
             vec![Output {
@@ -290,19 +304,27 @@ impl ReportArgs {
     }
 }
 
-impl WaitOptions {
-    pub fn validate(&self) -> Result<(), String> {
-        if self.poll_interval.is_zero() {
-            return Err("--poll-interval must be more than 0".to_string());
+impl From<&WaitOptions> for WaitSettings {
+    fn from(o: &WaitOptions) -> Self {
+        WaitSettings {
+            timeout: o.timeout,
+            poll_interval: o.poll_interval,
+            max_poll_interval: o.max_poll_interval,
+            scan_grace: o.scan_grace,
+            start_scan: o.start_scan,
         }
-        if self.max_poll_interval < self.poll_interval {
-            return Err(format!(
-                "--max-poll-interval ({}) is shorter than --poll-interval ({})",
-                humantime::format_duration(self.max_poll_interval),
-                humantime::format_duration(self.poll_interval)
-            ));
+    }
+}
+
+impl From<&AwsArgs> for AwsSettings {
+    fn from(a: &AwsArgs) -> Self {
+        AwsSettings {
+            region: a.region.clone(),
+            profile: a.profile.clone(),
+            registry_id: a.registry_id.clone(),
+            endpoint_url: a.endpoint_url.clone(),
+            max_attempts: a.max_attempts,
         }
-        Ok(())
     }
 }
 

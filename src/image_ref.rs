@@ -10,8 +10,9 @@ pub enum Selector {
     Digest(String),
 }
 
+/// One image reference as parsed from the command line, before anything is asked of ECR.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ImageRef {
+pub struct Reference {
     /// As the user wrote it, for messages and reports.
     pub original: String,
     pub registry_id: Option<String>,
@@ -20,13 +21,14 @@ pub struct ImageRef {
     pub selector: Selector,
 }
 
-impl fmt::Display for ImageRef {
+impl fmt::Display for Reference {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.original)
     }
 }
 
-pub fn parse(text: &str) -> Result<ImageRef, String> {
+/// Parses one reference; the error names the reference and what is wrong with it.
+pub fn parse(text: &str) -> Result<Reference, String> {
     let trimmed = text.trim();
     let bad = |why: &str| Err(format!("invalid image reference `{trimmed}`: {why}"));
     let original = trimmed.to_string();
@@ -69,7 +71,7 @@ pub fn parse(text: &str) -> Result<ImageRef, String> {
             "repository names are lowercase letters, digits and . _ - / (2–256 characters)",
         );
     }
-    Ok(ImageRef {
+    Ok(Reference {
         original,
         registry_id,
         region,

@@ -1,18 +1,22 @@
 //! ecr-scan-gate: make Amazon ECR image scan results a real gate in CI.
 //!
-//! The flow, one module per step: [`image_ref`] parses references → [`ecr`] resolves, waits
-//! and fetches (the only code that talks to AWS) or [`findings::saved`] reads saved JSON →
-//! [`policy`] judges into an [`policy::Evaluation`] → [`report`] renders it → [`exit`] picks
-//! the code. [`run`] strings the steps together for each command.
+//! One room per step, in flow order: [`cli`] turns flags into settings → [`image_ref`] parses
+//! references → [`ecr`] resolves, waits and fetches through its `ScanApi` seam (the SDK behind
+//! it is the only code that talks to AWS), or [`findings::saved`] reads saved JSON, both into
+//! the [`findings`] model → [`policy`] is the validated policy → [`judge`] decides every state
+//! and verdict into an [`evaluation`] → [`report`] renders it → [`exit`] names the code.
+//! [`app`] runs the steps for each command; [`error`] is how a run can stop early.
 
+pub mod app;
 pub mod cli;
 pub mod ecr;
+pub mod error;
+pub mod evaluation;
 pub mod exit;
 pub mod findings;
 pub mod image_ref;
-pub mod live;
+pub mod judge;
 pub mod logging;
 pub mod policy;
 pub mod report;
-pub mod run;
 pub mod timestamp;

@@ -1,6 +1,8 @@
-//! Entry point: parse flags, run, exit with the code the run decided.
+//! Entry point: parse flags, run, map the outcome or the error to the exit code.
 
 use std::process::ExitCode;
+
+use ecr_scan_gate::report::escape;
 
 fn main() -> ExitCode {
     let cli = match ecr_scan_gate::cli::parse() {
@@ -8,5 +10,14 @@ fn main() -> ExitCode {
         // clap exits 0 for --help/--version and 2 for usage errors.
         Err(e) => e.exit(),
     };
-    ExitCode::from(ecr_scan_gate::run::run(cli))
+    match ecr_scan_gate::app::run(cli) {
+        Ok(outcome) => ExitCode::from(outcome.code()),
+        Err(error) => {
+            // Messages quote input files and policy values: escaped like any untrusted text.
+            for line in error.to_string().lines() {
+                eprintln!("error: {}", escape::terminal(line));
+            }
+            ExitCode::from(error.exit_code())
+        }
+    }
 }

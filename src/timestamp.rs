@@ -1,5 +1,6 @@
 //! Timestamps and dates: AWS gives ISO-8601 strings (CLI) or epoch seconds (API/SDK); reports
-//! always show RFC 3339 in UTC so `check` and `evaluate` print the same thing.
+//! always show RFC 3339 in UTC so `check` and `evaluate` print the same thing. The clock is
+//! read here and nowhere else.
 
 use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime, UtcOffset};
@@ -39,6 +40,15 @@ fn format(t: OffsetDateTime) -> Result<String, String> {
         "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
     );
     t.format(&format).map_err(|e| e.to_string())
+}
+
+/// Now in UTC to the second without an offset (`2026-12-01T22:41:54`), as GitLab's report
+/// schema wants its scan times.
+pub fn now_to_the_second() -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
+    OffsetDateTime::now_utc()
+        .format(&format)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00".to_string())
 }
 
 /// Today's date in UTC: allowlist entries expire at the end of their date, UTC.

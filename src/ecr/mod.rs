@@ -1,23 +1,25 @@
-//! Everything that talks to Amazon ECR, and the only code that imports `aws_sdk_ecr`: building
-//! the client ([`client`]), resolving references to digests and platforms ([`resolve`]),
-//! waiting for a usable scan ([`wait`]) and reading every page of findings ([`fetch`]). Its
-//! output is the project's own [`ScannedImage`], exactly what the offline reader produces.
+//! The live steps, in flow order: [`resolve`] a reference to its digest (and platforms), [`wait`]
+//! until its scan is usable, [`fetch`] every page of findings. Each step is a plain loop over
+//! the [`ScanApi`] seam ([`api`]); [`sdk`] implements it with the AWS SDK and is the only code
+//! that imports `aws_sdk_ecr`. The output is the project's own [`ScannedImage`], exactly what
+//! the offline reader produces.
 
-mod client;
-mod errors;
-mod fetch;
-mod resolve;
+pub mod api;
+pub mod fetch;
+pub mod resolve;
+pub mod sdk;
 pub mod wait;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::Semaphore;
+use tokio::time::Instant;
 
-use crate::findings::{ImageError, ImageId, ScannedImage, Source};
-use crate::image_ref::{ImageRef, Selector};
+pub use api::ScanApi;
 
-pub use client::AwsSettings;
+use crate::findings::{Image, ImageError, ScannedImage, Source};
+use crate::image_ref::{Reference, Selector};
 
 /// How long and how often to wait for a scan.
 #[derive(Clone, Debug)]
@@ -36,103 +38,117 @@ pub enum Mode {
     Wait,
 }
 
-/// Resolves, waits for and (in `Check` mode) fetches every image, at most `concurrency` at
-/// once. Results keep the order of `refs`; one reference can yield several images (one per
-/// platform of a multi-arch index). `Err` is a configuration problem found before any call.
-pub async fn gate(
-    refs: Vec<ImageRef>,
-    aws: &AwsSettings,
+/// Resolves, waits for and (in `Check` mode) fetches every image, each through the client of
+/// its region, at most `concurrency` at once. Results keep the order of `targets`; one
+/// reference can yield several images (one per platform of a multi-arch index).
+/// `registry_id` (`--registry-id`) applies where a reference names no registry.
+pub async fn gate<A: ScanApi>(
+    targets: Vec<(Reference, A)>,
+    registry_id: Option<String>,
     wait: &WaitSettings,
     mode: Mode,
     concurrency: usize,
-) -> Result<Vec<ScannedImage>, String> {
-    let clients = client::Clients::new(aws, &refs).await?;
+) -> Vec<ScannedImage> {
     let deadline = Instant::now() + wait.timeout;
     let semaphore = Arc::new(Semaphore::new(concurrency.max(1)));
-    let mut tasks = Vec::with_capacity(refs.len());
-    for reference in refs {
-        let client = clients.for_ref(&reference);
+    let mut tasks = Vec::with_capacity(targets.len());
+    for (reference, api) in targets {
+        let base = base_image(&reference, registry_id.as_deref(), api.region());
+        let source = Source::Ecr {
+            reference: reference.original.clone(),
+        };
         let wait = wait.clone();
         let semaphore = semaphore.clone();
-        tasks.push(tokio::spawn(async move {
-            let _permit = semaphore.acquire_owned().await;
-            gate_one(&client, &reference, &wait, deadline, mode).await
-        }));
+        let task = {
+            let (base, source) = (base.clone(), source.clone());
+            tokio::spawn(async move {
+                let _permit = semaphore.acquire_owned().await;
+                gate_one(&api, base, source, &wait, deadline, mode).await
+            })
+        };
+        tasks.push((task, base, source));
     }
     let mut images = Vec::new();
-    for task in tasks {
+    for (task, base, source) in tasks {
         match task.await {
             Ok(mut scanned) => images.append(&mut scanned),
             // A panicked task is a bug; it must still fail the gate, never vanish.
             Err(e) => images.push(ScannedImage::failed(
-                ImageId::default(),
-                Source::Ecr {
-                    reference: String::new(),
-                },
+                base,
+                source,
                 None,
                 ImageError::aws(format!("internal error while checking an image: {e}")),
             )),
         }
     }
-    Ok(images)
+    images
 }
 
-async fn gate_one(
-    client: &client::RegionClient,
-    reference: &ImageRef,
+/// The image a reference names before anything is resolved.
+fn base_image(reference: &Reference, registry_id: Option<&str>, region: &str) -> Image {
+    let (tag, digest) = match &reference.selector {
+        Selector::Tag(t) => (Some(t.clone()), None),
+        Selector::Digest(d) => (None, Some(d.clone())),
+    };
+    Image {
+        repository: reference.repository.clone(),
+        // The URI's registry first (already checked against `--registry-id`), then the flag;
+        // ECR defaults to the caller's own account when neither is given.
+        registry_id: reference
+            .registry_id
+            .clone()
+            .or_else(|| registry_id.map(str::to_string)),
+        region: Some(region.to_string()),
+        tag,
+        digest,
+        platform: None,
+        index_digest: None,
+    }
+}
+
+async fn gate_one<A: ScanApi>(
+    api: &A,
+    base: Image,
+    source: Source,
     wait: &WaitSettings,
     deadline: Instant,
     mode: Mode,
 ) -> Vec<ScannedImage> {
-    let source = Source::Ecr {
-        reference: reference.original.clone(),
-    };
-    let base = ImageId {
-        repository: reference.repository.clone(),
-        registry_id: client.registry_id(reference),
-        region: Some(client.region.clone()),
-        tag: match &reference.selector {
-            Selector::Tag(t) => Some(t.clone()),
-            Selector::Digest(_) => None,
-        },
-        digest: match &reference.selector {
-            Selector::Digest(d) => Some(d.clone()),
-            Selector::Tag(_) => None,
-        },
-        platform: None,
-        index_digest: None,
-    };
-    let targets = match resolve::resolve(client, &base).await {
+    let targets = match resolve::resolve(api, &base).await {
         Ok(targets) => targets,
         Err(error) => return vec![ScannedImage::failed(base, source, None, error)],
     };
     let mut images = Vec::with_capacity(targets.len());
     for image in targets {
-        images.push(scan_one(client, image, source.clone(), wait, deadline, mode).await);
+        images.push(scan_one(api, image, source.clone(), wait, deadline, mode).await);
     }
     images
 }
 
-async fn scan_one(
-    client: &client::RegionClient,
-    image: ImageId,
+async fn scan_one<A: ScanApi>(
+    api: &A,
+    image: Image,
     source: Source,
     wait: &WaitSettings,
     deadline: Instant,
     mode: Mode,
 ) -> ScannedImage {
-    let first = match wait::until_usable(client, &image, wait, deadline).await {
+    let first = match wait::until_usable(api, &image, wait, deadline).await {
         Ok(page) => page,
         Err(wait::WaitError { error, scan }) => {
             return ScannedImage::failed(image, source, scan, error)
         }
     };
     match mode {
-        Mode::Wait => ScannedImage::read(image, source, first.scan, Vec::new(), None),
-        Mode::Check => match fetch::all_findings(client, &image, first).await {
-            Ok(read) => {
-                ScannedImage::read(image, source, read.scan, read.findings, Some(&read.counts))
-            }
+        Mode::Wait => ScannedImage::with_findings(image, source, first.scan, Vec::new(), None),
+        Mode::Check => match fetch::all_findings(api, &image, first).await {
+            Ok(all) => ScannedImage::with_findings(
+                image,
+                source,
+                all.scan,
+                all.findings,
+                Some(&all.counts),
+            ),
             Err(error) => ScannedImage::failed(image, source, None, error),
         },
     }

@@ -1,73 +1,33 @@
-//! Tag → digest, once (DescribeImages), and a multi-arch image index → one image per platform
-//! (BatchGetImage reads the index). Everything after this uses digests, so a tag that moves
-//! while we wait cannot change what is judged.
+//! Tag → digest, once (`DescribeImages`), and a multi-arch image index → one image per
+//! platform (`BatchGetImage` reads the index). Everything after this uses digests, so a tag
+//! that moves while we wait cannot change what is judged.
 
-use aws_sdk_ecr::types::ImageIdentifier;
 use serde::Deserialize;
 
-use super::client::RegionClient;
-use super::errors::CallError;
-use crate::findings::{ImageError, ImageId};
+use super::api::ScanApi;
+use crate::findings::{Image, ImageError};
 
 const INDEX_TYPES: [&str; 2] = [
     "application/vnd.oci.image.index.v1+json",
     "application/vnd.docker.distribution.manifest.list.v2+json",
 ];
 
-pub fn identifier(image: &ImageId) -> ImageIdentifier {
-    match (&image.digest, &image.tag) {
-        (Some(digest), _) => ImageIdentifier::builder().image_digest(digest).build(),
-        (None, tag) => ImageIdentifier::builder()
-            .image_tag(tag.as_deref().unwrap_or("latest"))
-            .build(),
-    }
-}
-
-pub fn describe(image: &ImageId) -> String {
-    format!("{image}")
-}
-
-pub async fn resolve(client: &RegionClient, base: &ImageId) -> Result<Vec<ImageId>, ImageError> {
-    let output = client
-        .client
-        .describe_images()
-        .repository_name(&base.repository)
-        .set_registry_id(base.registry_id.clone())
-        .image_ids(identifier(base))
-        .send()
+/// The image(s) `base` names: itself with its digest, or each platform image of an index.
+pub async fn resolve<A: ScanApi>(api: &A, base: &Image) -> Result<Vec<Image>, ImageError> {
+    let detail = api
+        .describe_image(base)
         .await
-        .map_err(|e| {
-            CallError::from_sdk(e).into_image_error("ecr:DescribeImages", &describe(base))
-        })?;
-    let detail = output.image_details().first().ok_or_else(|| {
-        ImageError::aws(format!(
-            "ecr:DescribeImages returned no image for {}: an empty answer is never a pass",
-            describe(base)
-        ))
-    })?;
-    let digest = detail.image_digest().ok_or_else(|| {
-        ImageError::aws(format!(
-            "ecr:DescribeImages returned an image without a digest for {}",
-            describe(base)
-        ))
-    })?;
-    tracing::debug!(image = %base, %digest, "resolved");
-    let resolved = ImageId {
-        digest: Some(digest.to_string()),
-        registry_id: base
-            .registry_id
-            .clone()
-            .or_else(|| detail.registry_id().map(str::to_string)),
+        .map_err(|e| e.into_image_error("ecr:DescribeImages", base))?;
+    tracing::debug!(image = %base, digest = %detail.digest, "resolved");
+    let resolved = Image {
+        digest: Some(detail.digest),
+        registry_id: base.registry_id.clone().or(detail.registry_id),
         ..base.clone()
     };
-    let media_type = detail
-        .image_manifest_media_type()
-        .or(detail.artifact_media_type())
-        .unwrap_or("");
-    if !INDEX_TYPES.contains(&media_type) {
+    if !INDEX_TYPES.contains(&detail.media_type.as_deref().unwrap_or("")) {
         return Ok(vec![resolved]);
     }
-    platforms(client, resolved).await
+    platforms(api, resolved).await
 }
 
 #[derive(Deserialize)]
@@ -107,44 +67,19 @@ fn platform_part(part: &str) -> String {
 
 /// Each platform image of an index has its own scan; attestation manifests (buildx marks them
 /// `unknown/unknown`) are not images and have none.
-async fn platforms(client: &RegionClient, index: ImageId) -> Result<Vec<ImageId>, ImageError> {
-    let what = describe(&index);
-    let output = client
-        .client
-        .batch_get_image()
-        .repository_name(&index.repository)
-        .set_registry_id(index.registry_id.clone())
-        .image_ids(identifier(&index))
-        .set_accepted_media_types(Some(INDEX_TYPES.iter().map(|s| s.to_string()).collect()))
-        .send()
+async fn platforms<A: ScanApi>(api: &A, index: Image) -> Result<Vec<Image>, ImageError> {
+    let what = index.to_string();
+    let manifest = api
+        .manifest(&index, &INDEX_TYPES)
         .await
-        .map_err(|e| CallError::from_sdk(e).into_image_error("ecr:BatchGetImage", &what))?;
-    if let Some(failure) = output.failures().first() {
-        return Err(ImageError::aws(format!(
-            "ecr:BatchGetImage failed for {what}: {} {}",
-            failure
-                .failure_code()
-                .map(|c| c.as_str())
-                .unwrap_or("unknown failure"),
-            failure.failure_reason().unwrap_or("")
-        )));
-    }
-    let manifest = output
-        .images()
-        .first()
-        .and_then(|i| i.image_manifest())
-        .ok_or_else(|| {
-            ImageError::aws(format!(
-                "ecr:BatchGetImage returned no manifest for the image index {what}"
-            ))
-        })?;
-    let parsed: Index = serde_json::from_str(manifest).map_err(|e| {
+        .map_err(|e| e.into_image_error("ecr:BatchGetImage", &index))?;
+    let parsed: Index = serde_json::from_str(&manifest.body).map_err(|e| {
         ImageError::aws(format!(
             "the image index {what} is not a valid index manifest: {e}"
         ))
     })?;
     let index_digest = index.digest.clone();
-    let images: Vec<ImageId> = parsed
+    let images: Vec<Image> = parsed
         .manifests
         .into_iter()
         .filter(|m| {
@@ -164,7 +99,7 @@ async fn platforms(client: &RegionClient, index: ImageId) -> Result<Vec<ImageId>
                     .join("/"),
                 None => "unspecified".to_string(),
             };
-            Some(ImageId {
+            Some(Image {
                 digest: Some(m.digest),
                 platform: Some(platform),
                 index_digest: index_digest.clone(),

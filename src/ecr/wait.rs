@@ -3,18 +3,16 @@
 //! call whose first page is kept for the fetch, with exponential backoff and jitter between
 //! `--poll-interval` and `--max-poll-interval`, never sleeping past `--timeout`.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use aws_sdk_ecr::config::retry::RetryConfig;
-use backon::{BackoffBuilder, ExponentialBuilder};
+use backon::{BackoffBuilder, ExponentialBuilder, Retryable};
+use tokio::time::Instant;
 
-use super::client::RegionClient;
-use super::errors::CallError;
-use super::fetch::{self, Page, PageError};
-use super::resolve::{describe, identifier};
+use super::api::{FindingsPage, ScanApi};
+use super::fetch::{self, PageError};
 use super::WaitSettings;
 use crate::findings::status::{classify, not_found_message, Usability};
-use crate::findings::{ImageError, ImageId, ScanInfo};
+use crate::findings::{Image, ImageError, ScanInfo};
 
 /// Why waiting ended without a usable scan, with the last status seen for the reports.
 pub struct WaitError {
@@ -51,19 +49,19 @@ pub fn next_sleep(delay: Duration, now: Instant, deadline: Instant) -> Option<Du
 
 /// Polls until the scan is usable, an error status, or `deadline` (one `--timeout` for the
 /// whole run, however many images and platforms share it).
-pub async fn until_usable(
-    client: &RegionClient,
-    image: &ImageId,
+pub async fn until_usable<A: ScanApi>(
+    api: &A,
+    image: &Image,
     wait: &WaitSettings,
     deadline: Instant,
-) -> Result<Page, WaitError> {
+) -> Result<FindingsPage, WaitError> {
     let start = Instant::now();
     let mut last_error: Option<ImageError> = None;
     let mut delays = schedule(wait.poll_interval, wait.max_poll_interval, None);
     let mut scan_requested = false;
     let mut last_scan: Option<ScanInfo> = None;
     loop {
-        let answer = fetch::page(client, image, None).await;
+        let answer = fetch::page(api, image, None).await;
         if !matches!(answer, Err(PageError::Transient(_))) {
             last_error = None;
         }
@@ -88,7 +86,7 @@ pub async fn until_usable(
             Err(PageError::ScanNotFound) => {
                 if wait.start_scan && !scan_requested {
                     scan_requested = true;
-                    start_scan(client, image)
+                    start_scan(api, image)
                         .await
                         .map_err(|error| WaitError { error, scan: None })?;
                 } else if start.elapsed() >= wait.scan_grace {
@@ -105,7 +103,7 @@ pub async fn until_usable(
                 "ScanNotFound".to_string()
             }
             Err(PageError::Transient(error)) => {
-                tracing::warn!(image = %image, "{}; polling again", error.message);
+                tracing::warn!(image = %image, "{}; polling again", error.message());
                 last_error = Some(error);
                 "an AWS error".to_string()
             }
@@ -131,7 +129,7 @@ pub async fn until_usable(
                     "timed out after {} waiting for the scan of {} (last status {status}); raise --timeout, or \
                      check the scan in the ECR console",
                     humantime::format_duration(wait.timeout),
-                    describe(image)
+                    image
                 )),
                 scan: last_scan,
             });
@@ -142,55 +140,40 @@ pub async fn until_usable(
 }
 
 /// Starts a basic scan. StartImageScan's LimitExceeded means "already scanned in the last 24 h"
-/// (the SDK would retry it as throttling), so SDK retries are off here and transient faults
-/// are retried by hand.
-async fn start_scan(client: &RegionClient, image: &ImageId) -> Result<(), ImageError> {
-    let what = describe(image);
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let result = client
-            .client
-            .start_image_scan()
-            .repository_name(&image.repository)
-            .set_registry_id(image.registry_id.clone())
-            .image_id(identifier(image))
-            .customize()
-            .config_override(
-                aws_sdk_ecr::config::Config::builder().retry_config(RetryConfig::disabled()),
-            )
-            .send()
-            .await;
-        let err = match result {
-            Ok(_) => {
-                tracing::info!(image = %what, "started a basic scan");
-                return Ok(());
-            }
-            Err(e) => CallError::from_sdk(e),
-        };
-        match err.code() {
-            Some("LimitExceededException") => {
-                tracing::warn!(image = %what, "a scan already ran for this image in the last 24 hours; polling it");
-                return Ok(());
-            }
-            Some("ValidationException") | Some("UnsupportedFeatureException") => {
-                tracing::warn!(
-                    image = %what,
-                    "on-demand scans (--start-scan) are not available when the registry uses enhanced scanning; \
-                     Amazon Inspector scans on push and continuously, so waiting for its scan instead"
-                );
-                return Ok(());
-            }
-            Some("UnsupportedImageTypeException") => {
-                return Err(ImageError::scan(format!(
-                    "ECR cannot scan {what}: its image type is not supported (UnsupportedImageTypeException)"
-                )))
-            }
-            _ if err.is_transient() && attempt < 3 => {
-                tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
-            }
-            _ => return Err(err.into_image_error("ecr:StartImageScan", &what)),
+/// (a retrying client would take it for throttling), so the call is made without SDK retries
+/// and only transient faults are tried again, here.
+async fn start_scan<A: ScanApi>(api: &A, image: &Image) -> Result<(), ImageError> {
+    let retries = ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(200))
+        .with_max_times(2);
+    let err = match (|| api.start_scan(image))
+        .retry(retries)
+        .when(|e| e.is_transient())
+        .await
+    {
+        Ok(()) => {
+            tracing::info!(image = %image, "started a basic scan");
+            return Ok(());
         }
+        Err(err) => err,
+    };
+    match err.code() {
+        Some("LimitExceededException") => {
+            tracing::warn!(image = %image, "a scan already ran for this image in the last 24 hours; polling it");
+            Ok(())
+        }
+        Some("ValidationException") | Some("UnsupportedFeatureException") => {
+            tracing::warn!(
+                image = %image,
+                "on-demand scans (--start-scan) are not available when the registry uses enhanced scanning; \
+                 Amazon Inspector scans on push and continuously, so waiting for its scan instead"
+            );
+            Ok(())
+        }
+        Some("UnsupportedImageTypeException") => Err(ImageError::scan(format!(
+            "ECR cannot scan {image}: its image type is not supported (UnsupportedImageTypeException)"
+        ))),
+        _ => Err(err.into_image_error("ecr:StartImageScan", image)),
     }
 }
 

@@ -13,6 +13,8 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
+use crate::exit::Outcome;
+
 /// Severity ordered from least to most severe, so `>=` means "at least as bad".
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -190,13 +192,16 @@ impl Finding {
             .unwrap_or("")
     }
 
-    /// Every known fixed-in version, comma-separated.
-    pub fn fixed_in(&self) -> String {
+    /// Each package with a known fix, and the version that fixes it.
+    pub fn fixes(&self) -> impl Iterator<Item = (&str, &str)> {
         self.packages
             .iter()
-            .filter_map(|p| p.fixed_in.as_deref())
-            .collect::<Vec<_>>()
-            .join(", ")
+            .filter_map(|p| Some((p.name.as_str(), p.fixed_in.as_deref()?)))
+    }
+
+    /// Every known fixed-in version, comma-separated.
+    pub fn fixed_in(&self) -> String {
+        self.fixes().map(|(_, v)| v).collect::<Vec<_>>().join(", ")
     }
 }
 
@@ -237,10 +242,11 @@ pub struct ScanInfo {
     pub completed_at: Option<String>,
 }
 
-/// Which image a result is about. Tag and digest are both kept: the tag is what the user
-/// asked for, the digest is what was judged.
+/// The image a result is about (after [`crate::image_ref`] parsed what the user wrote, and
+/// before or after resolving). Tag and digest are both kept: the tag is what the user asked
+/// for, the digest is what was judged.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct ImageId {
+pub struct Image {
     pub repository: String,
     pub registry_id: Option<String>,
     pub region: Option<String>,
@@ -250,7 +256,7 @@ pub struct ImageId {
     pub index_digest: Option<String>,
 }
 
-impl fmt::Display for ImageId {
+impl fmt::Display for Image {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.repository)?;
         if let Some(tag) = &self.tag {
@@ -275,55 +281,80 @@ pub enum Source {
     Ecr { reference: String },
 }
 
-/// Why an image could not be judged.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ErrorKind {
+/// Why an image could not be judged; each kind knows its exit code.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ImageError {
     /// The scan is not usable (failed, unsupported, timed out, not found): exit 3.
-    Scan,
+    #[error("{0}")]
+    ScanUnusable(String),
     /// AWS could not be asked or answered wrongly: exit 4.
-    Aws,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct ImageError {
-    pub kind: ErrorKind,
-    pub message: String,
+    #[error("{0}")]
+    Aws(String),
 }
 
 impl ImageError {
     pub fn scan(message: impl Into<String>) -> Self {
-        ImageError {
-            kind: ErrorKind::Scan,
-            message: message.into(),
-        }
+        ImageError::ScanUnusable(message.into())
     }
 
     pub fn aws(message: impl Into<String>) -> Self {
-        ImageError {
-            kind: ErrorKind::Aws,
-            message: message.into(),
+        ImageError::Aws(message.into())
+    }
+
+    pub fn message(&self) -> &str {
+        match self {
+            ImageError::ScanUnusable(m) | ImageError::Aws(m) => m,
         }
+    }
+
+    /// The name reports give the kind: `scan` or `aws`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ImageError::ScanUnusable(_) => "scan",
+            ImageError::Aws(_) => "aws",
+        }
+    }
+
+    pub fn outcome(&self) -> Outcome {
+        match self {
+            ImageError::ScanUnusable(_) => Outcome::ScanUnusable,
+            ImageError::Aws(_) => Outcome::AwsError,
+        }
+    }
+
+    pub fn exit_code(&self) -> u8 {
+        self.outcome().code()
+    }
+}
+
+/// `{"kind": "scan"|"aws", "message": …}`, as the JSON report documents it.
+impl Serialize for ImageError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut s = serializer.serialize_struct("ImageError", 2)?;
+        s.serialize_field("kind", self.kind())?;
+        s.serialize_field("message", self.message())?;
+        s.end()
     }
 }
 
 /// Everything known about one image before the policy looks at it.
 #[derive(Clone, Debug)]
 pub struct ScannedImage {
-    pub image: ImageId,
+    pub image: Image,
     pub source: Source,
     pub scan: Option<ScanInfo>,
-    pub findings: Vec<Finding>,
+    /// Every finding read, or why the image cannot be judged: never both.
+    pub findings: Result<Vec<Finding>, ImageError>,
     /// Warnings about the input itself (counts, unknown severities, missing pages).
     pub warnings: Vec<String>,
-    pub error: Option<ImageError>,
 }
 
 impl ScannedImage {
     /// An image whose findings were read; checks them against ECR's own per-severity counts so
     /// a partial read or a reader bug is visible in every report.
-    pub fn read(
-        image: ImageId,
+    pub fn with_findings(
+        image: Image,
         source: Source,
         scan: ScanInfo,
         findings: Vec<Finding>,
@@ -343,26 +374,19 @@ impl ScannedImage {
             image,
             source,
             scan: Some(scan),
-            findings,
+            findings: Ok(findings),
             warnings,
-            error: None,
         }
     }
 
     /// An image that could not be judged.
-    pub fn failed(
-        image: ImageId,
-        source: Source,
-        scan: Option<ScanInfo>,
-        error: ImageError,
-    ) -> Self {
+    pub fn failed(image: Image, source: Source, scan: Option<ScanInfo>, error: ImageError) -> Self {
         ScannedImage {
             image,
             source,
             scan,
-            findings: Vec::new(),
+            findings: Err(error),
             warnings: Vec::new(),
-            error: Some(error),
         }
     }
 }
@@ -464,8 +488,8 @@ mod tests {
     fn unrecognised_severity_ranks_critical_with_a_warning() {
         let f = finding("CVE-1", "SEVERE");
         assert_eq!(f.severity, Severity::Critical);
-        let img = ScannedImage::read(
-            ImageId::default(),
+        let img = ScannedImage::with_findings(
+            Image::default(),
             Source::File { files: vec![] },
             ScanInfo {
                 kind: ScanKind::Basic,

@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::record::{BasicRecord, EnhancedRecord};
 use super::status::{classify, Usability};
-use super::{Finding, ImageError, ImageId, ScanInfo, ScanKind, ScannedImage, Source};
+use super::{Finding, Image, ImageError, ScanInfo, ScanKind, ScannedImage, Source};
 
 /// A saved input that cannot be read: always a usage error (exit 2), decided before judging.
 #[derive(Debug, thiserror::Error)]
@@ -188,7 +188,7 @@ fn image_from_pages(group: Vec<(String, RawPage)>) -> Result<ScannedImage, Input
         }
     }
     let first = &group[0].1;
-    let image = ImageId {
+    let image = Image {
         repository: first.repository_name.clone(),
         registry_id: first.registry_id.clone(),
         region: None,
@@ -272,7 +272,8 @@ fn image_from_pages(group: Vec<(String, RawPage)>) -> Result<ScannedImage, Input
             );
         }
     }
-    let mut scanned = ScannedImage::read(image, source, scan, findings, ecr_counts.as_ref());
+    let mut scanned =
+        ScannedImage::with_findings(image, source, scan, findings, ecr_counts.as_ref());
     if missing_pages {
         scanned.warnings.push(
             "the last saved page still carries a nextToken: pages are missing, so findings on them were not judged"
@@ -447,7 +448,7 @@ mod tests {
             img.scan.as_ref().unwrap().completed_at.as_deref(),
             Some("2026-11-20T17:14:31.000Z")
         );
-        let f = &img.findings[0];
+        let f = &img.findings.as_ref().unwrap()[0];
         assert_eq!(f.packages[0].name, "openssl");
         assert_eq!(f.cvss.as_ref().unwrap().score, Some(7.5));
         assert_eq!(f.fix, Fix::Unknown);
@@ -476,7 +477,7 @@ mod tests {
         );
         let images = parse_str(&text).unwrap();
         assert_eq!(images.len(), 1);
-        assert_eq!(images[0].findings.len(), 2);
+        assert_eq!(images[0].findings.as_ref().unwrap().len(), 2);
         // both pages repeat the same counts; two HIGH read against one counted
         assert!(images[0].warnings.iter().any(|w| w.contains("count")));
     }
@@ -495,10 +496,7 @@ mod tests {
     fn failed_status_is_a_scan_error() {
         let text = BASIC.replace("\"COMPLETE\"", "\"FAILED\"");
         let img = &parse_str(&text).unwrap()[0];
-        assert_eq!(
-            img.error.as_ref().unwrap().kind,
-            crate::findings::ErrorKind::Scan
-        );
+        assert!(matches!(img.findings, Err(ImageError::ScanUnusable(_))));
     }
 
     #[test]
@@ -546,7 +544,7 @@ mod tests {
                                      {"name": "b", "version": "2.0", "epoch": 1, "fixedInVersion": "NotAvailable"}]}}]}}"#;
         let img = &parse_str(text).unwrap()[0];
         assert_eq!(img.scan.as_ref().unwrap().kind, ScanKind::Enhanced);
-        let f = &img.findings[0];
+        let f = &img.findings.as_ref().unwrap()[0];
         assert_eq!(f.id, "CVE-2026-2");
         assert_eq!(f.packages.len(), 2);
         assert_eq!(f.packages[0].version.as_deref(), Some("1.0-2"));

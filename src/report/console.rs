@@ -6,8 +6,8 @@ use std::io::{self, Write};
 use comfy_table::{presets, CellAlignment, ContentArrangement, Table};
 
 use super::escape::{terminal, truncate};
+use crate::evaluation::{Evaluation, ImageEvaluation, State, Verdict};
 use crate::findings::Severity;
-use crate::policy::{Evaluation, ImageEvaluation, State, Verdict};
 
 pub fn write(eval: &Evaluation, out: &mut dyn Write, color: bool) -> io::Result<()> {
     let paint = |text: &str, code: &str| {
@@ -32,14 +32,14 @@ pub fn write(eval: &Evaluation, out: &mut dyn Write, color: bool) -> io::Result<
     let failing = eval
         .images
         .iter()
-        .filter(|i| i.verdict == Verdict::Fail)
+        .filter(|i| i.verdict() == Verdict::Fail)
         .count();
     let errors = eval
         .images
         .iter()
-        .filter(|i| i.verdict == Verdict::Error)
+        .filter(|i| i.verdict() == Verdict::Error)
         .count();
-    let summary = match eval.verdict {
+    let summary = match eval.verdict() {
         Verdict::Pass => format!(
             "{} — {images} image(s) pass the policy (fail-on {})",
             paint("PASS", "32;1"),
@@ -60,7 +60,7 @@ pub fn write(eval: &Evaluation, out: &mut dyn Write, color: bool) -> io::Result<
             }
         ),
     };
-    writeln!(out, "Verdict: {summary} (exit code {})", eval.exit_code)
+    writeln!(out, "Verdict: {summary} (exit code {})", eval.exit_code())
 }
 
 fn write_image(
@@ -102,12 +102,12 @@ fn write_image(
             terminal(&scan.status)
         )?;
     }
-    if let Some(error) = &image.error {
+    if let Some(error) = image.error() {
         writeln!(
             out,
             "  {} {}",
             paint("error:", "31;1"),
-            terminal(&error.message)
+            terminal(error.message())
         )?;
         writeln!(out, "  verdict:  {}\n", paint("ERROR", "31;1"))?;
         return Ok(());
@@ -123,7 +123,7 @@ fn write_image(
         "violations",
     ]);
     for severity in Severity::ALL {
-        let c = image.counts.get(severity);
+        let c = &image.counts[severity];
         counts.add_row(vec![
             severity.to_string(),
             c.total.to_string(),
@@ -172,11 +172,11 @@ fn write_image(
                 .unwrap_or("");
             table.add_row(vec![
                 j.severity.to_string(),
-                truncate(&terminal(&f.id), 40),
-                truncate(&terminal(&package), 40),
-                truncate(&terminal(version), 30),
-                truncate(&terminal(&fixed), 30),
-                truncate(&terminal(title), 60),
+                cell(&terminal(&f.id), 40),
+                cell(&terminal(&package), 40),
+                cell(&terminal(version), 30),
+                cell(&terminal(&fixed), 30),
+                cell(&terminal(title), 60),
             ]);
         }
         writeln!(out, "  violations:")?;
@@ -184,10 +184,26 @@ fn write_image(
             writeln!(out, "  {line}")?;
         }
     }
-    let verdict = match image.verdict {
+    let verdict = match image.verdict() {
         Verdict::Pass => paint("PASS", "32;1"),
         Verdict::Fail => paint("FAIL", "31;1"),
         Verdict::Error => paint("ERROR", "31;1"),
     };
     writeln!(out, "  verdict:  {verdict}\n")
+}
+
+/// One table cell of untrusted text, already escaped, cut to `max` characters.
+fn cell(escaped: &str, max: usize) -> String {
+    truncate(escaped, max).into_owned()
+}
+
+/// The line `wait` prints per image on stderr when no report is asked for: whether the scan is
+/// usable, never a policy verdict.
+pub fn wait_status(image: &ImageEvaluation) -> String {
+    let line = match (image.error(), &image.scan) {
+        (Some(e), _) => format!("{}: not usable: {}", image.image, e.message()),
+        (None, Some(scan)) => format!("{}: scan {} (usable)", image.image, scan.status),
+        (None, None) => format!("{}: usable", image.image),
+    };
+    terminal(&line)
 }

@@ -2,6 +2,9 @@
 //! metadata) for each output. JSON, SARIF, JUnit and GitLab escape through their serialisers;
 //! the console and Markdown need the rules here.
 
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use url::Position;
+
 /// Bidirectional-override and isolate characters that can make text read differently from
 /// what it is (trojan-source style).
 fn is_bidi_control(c: char) -> bool {
@@ -62,43 +65,59 @@ pub fn markdown(text: &str) -> String {
     out
 }
 
-/// A reference URL fit to be a link: http(s) only, and every character RFC 3986 does not
-/// allow percent-encoded, so hostile metadata cannot break out of an attribute or a link.
+/// Everything RFC 3986 does not allow outside the authority, plus `'`, `(`, `)`, `[` and `]`:
+/// legal in places, but they close Markdown links and HTML attributes, and SARIF consumers
+/// reject brackets outside an IPv6 host.
+const NOT_IN_LINK: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b':')
+    .remove(b'/')
+    .remove(b'?')
+    .remove(b'#')
+    .remove(b'@')
+    .remove(b'!')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'*')
+    .remove(b'+')
+    .remove(b',')
+    .remove(b';')
+    .remove(b'=')
+    .remove(b'%');
+
+/// A reference URL fit to be a link: an absolute http(s) URL with a host, percent-encoded so
+/// hostile metadata cannot break out of an attribute or a link.
 pub fn url(text: &str) -> Option<String> {
-    let text = text.trim();
-    let scheme = |s: &str| {
-        text.get(..s.len())
-            .is_some_and(|p| p.eq_ignore_ascii_case(s))
-    };
-    if !(scheme("https://") || scheme("http://")) || text.len() <= "https://".len() {
+    let parsed = url::Url::parse(text.trim()).ok()?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
         return None;
     }
-    // `'` and `()` are legal in a URI but close Markdown links and HTML attributes.
-    let kept = |b: u8| b.is_ascii_alphanumeric() || b"-._~:/?#[]@!$&*+,;=%".contains(&b);
-    if text.bytes().all(kept) {
-        return Some(text.to_string());
-    }
-    let mut out = String::with_capacity(text.len() + 16);
-    for c in text.chars() {
-        if c.is_ascii() && kept(c as u8) {
-            out.push(c);
-        } else {
-            let mut buf = [0u8; 4];
-            for b in c.encode_utf8(&mut buf).bytes() {
-                out.push_str(&format!("%{b:02X}"));
-            }
-        }
-    }
-    Some(out)
+    let (authority, rest) = parsed
+        .as_str()
+        .split_at(parsed[..Position::BeforePath].len());
+    Some(format!(
+        "{authority}{}",
+        utf8_percent_encode(rest, NOT_IN_LINK)
+    ))
 }
 
-/// Shortens text for a one-line display, on a character boundary.
-pub fn truncate(text: &str, max_chars: usize) -> String {
-    truncated(text, max_chars).into_owned()
+/// A relative URI reference for a file path: `/` kept, anything outside RFC 3986's unreserved
+/// set percent-encoded (a `:` in the first segment would otherwise read as a scheme).
+pub fn path_uri(path: &str) -> String {
+    const NOT_UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~')
+        .remove(b'/');
+    utf8_percent_encode(path.trim_start_matches('/'), NOT_UNRESERVED).to_string()
 }
 
-/// [`truncate`] without a copy when the text already fits.
-pub fn truncated(text: &str, max_chars: usize) -> std::borrow::Cow<'_, str> {
+/// Shortens text for a one-line display, on a character boundary; no copy when it fits.
+pub fn truncate(text: &str, max_chars: usize) -> std::borrow::Cow<'_, str> {
     // Byte length bounds the character count, so short text needs no counting.
     if text.len() <= max_chars || text.chars().count() <= max_chars {
         return std::borrow::Cow::Borrowed(text);
@@ -156,6 +175,14 @@ mod tests {
             url("https://x.test/a b(c)").as_deref(),
             Some("https://x.test/a%20b%28c%29")
         );
+    }
+
+    #[test]
+    fn urls_keep_brackets_out_of_the_path_and_query() {
+        let out = url("https://x.test/a[1]?q=[x]").unwrap();
+        assert_eq!(out, "https://x.test/a%5B1%5D?q=%5Bx%5D");
+        assert_eq!(url("https://"), None);
+        assert_eq!(path_uri("/dir/Docker file:1"), "dir/Docker%20file%3A1");
     }
 
     #[test]

@@ -9,9 +9,9 @@ use serde::{Serialize, Serializer};
 
 use std::borrow::Cow;
 
-use super::escape::{truncated, url};
+use super::escape::{truncate, url};
+use crate::evaluation::{Evaluation, ImageEvaluation, JudgedFinding, Verdict};
 use crate::findings::{ScanKind, Severity};
-use crate::policy::{Evaluation, ImageEvaluation, JudgedFinding, Verdict};
 
 pub const SCHEMA_VERSION: &str = "15.2.4";
 
@@ -146,10 +146,10 @@ struct TextField<'a> {
 pub fn write(eval: &Evaluation, out: &mut impl Write, now: &str) -> io::Result<()> {
     let mut messages: Vec<ScanMessage> = Vec::new();
     for image in &eval.images {
-        if let Some(error) = &image.error {
+        if let Some(error) = image.error() {
             messages.push(ScanMessage {
                 level: "fatal",
-                value: format!("{}: {}", image.image, error.message),
+                value: format!("{}: {}", image.image, error.message()),
             });
         }
     }
@@ -196,7 +196,7 @@ pub fn write(eval: &Evaluation, out: &mut impl Write, now: &str) -> io::Result<(
             kind: "container_scanning",
             start_time: now.to_string(),
             end_time: now.to_string(),
-            status: if eval.verdict == Verdict::Error {
+            status: if eval.verdict() == Verdict::Error {
                 "failure"
             } else {
                 "success"
@@ -233,13 +233,8 @@ fn vulnerability<'a>(
         .and_then(|p| p.version.as_deref())
         .unwrap_or("unknown");
     let fixes: Vec<String> = f
-        .packages
-        .iter()
-        .filter_map(|p| {
-            p.fixed_in
-                .as_ref()
-                .map(|v| format!("Upgrade {} to {v}", p.name))
-        })
+        .fixes()
+        .map(|(name, v)| format!("Upgrade {name} to {v}"))
         .collect();
     let mut description = Cow::Borrowed(f.description.as_deref().unwrap_or(""));
     if f.packages.len() > 1 {
@@ -249,8 +244,8 @@ fn vulnerability<'a>(
         ));
     }
     let description = match description {
-        Cow::Borrowed(text) => truncated(text, 1_000_000),
-        Cow::Owned(text) => Cow::Owned(truncated(&text, 1_000_000).into_owned()),
+        Cow::Borrowed(text) => truncate(text, 1_000_000),
+        Cow::Owned(text) => Cow::Owned(truncate(&text, 1_000_000).into_owned()),
     };
     let link = f.url.as_deref().and_then(url);
     let id = uuid_like(&[
@@ -263,10 +258,10 @@ fn vulnerability<'a>(
     ]);
     Vulnerability {
         id,
-        name: truncated(f.title.as_deref().unwrap_or(&f.id), 255),
+        name: truncate(f.title.as_deref().unwrap_or(&f.id), 255),
         description,
         severity: severity(j.severity),
-        solution: (!fixes.is_empty()).then(|| truncated(&fixes.join("; "), 7000).into_owned()),
+        solution: (!fixes.is_empty()).then(|| truncate(&fixes.join("; "), 7000).into_owned()),
         identifiers: [Identifier {
             kind: if f.id.starts_with("CVE-") {
                 "cve"

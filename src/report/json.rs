@@ -4,8 +4,8 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
+use crate::evaluation::{Evaluation, ImageEvaluation, JudgedFinding, SeverityCounts, Verdict};
 use crate::findings::{Cvss, ImageError, Package, ScanInfo, Source};
-use crate::policy::{Evaluation, ImageEvaluation, JudgedFinding, SeverityCounts, Verdict};
 
 #[derive(Serialize)]
 struct Report<'a> {
@@ -79,8 +79,8 @@ pub fn write(eval: &Evaluation, out: &mut impl Write, include_findings: bool) ->
             name: env!("CARGO_PKG_NAME"),
             version: env!("CARGO_PKG_VERSION"),
         },
-        verdict: eval.verdict,
-        exit_code: eval.exit_code,
+        verdict: eval.verdict(),
+        exit_code: eval.exit_code(),
         fail_on: eval.fail_on.to_string(),
         images: eval
             .images
@@ -104,12 +104,12 @@ fn image(i: &ImageEvaluation, include_findings: bool) -> Image<'_> {
         index_digest: i.image.index_digest.as_deref(),
         source: &i.source,
         scan: i.scan.as_ref(),
-        verdict: i.verdict,
+        verdict: i.verdict(),
         counts: &i.counts,
         closed: i.closed,
         findings: Findings(if include_findings { &i.findings } else { &[] }),
         warnings: &i.warnings,
-        error: i.error.as_ref(),
+        error: i.error(),
     }
 }
 

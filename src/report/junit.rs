@@ -8,7 +8,8 @@ use std::io::{self, Write};
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
-use crate::policy::{Evaluation, ImageEvaluation, JudgedFinding, State};
+use crate::evaluation::{Evaluation, ImageEvaluation, JudgedFinding, State};
+use crate::findings::ImageError;
 
 pub fn write(eval: &Evaluation, out: &mut dyn Write) -> io::Result<()> {
     let mut report = Report::new("ecr-scan-gate");
@@ -79,13 +80,13 @@ fn suite(image: &ImageEvaluation) -> TestSuite {
 }
 
 fn scan_case(image: &ImageEvaluation) -> TestCase {
-    let status = match &image.error {
+    let status = match image.error() {
         Some(error) => {
             let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-            s.set_message(error.message.clone());
-            s.set_type(match error.kind {
-                crate::findings::ErrorKind::Scan => "scan-unusable",
-                crate::findings::ErrorKind::Aws => "aws-error",
+            s.set_message(error.message().to_string());
+            s.set_type(match error {
+                ImageError::ScanUnusable(_) => "scan-unusable",
+                ImageError::Aws(_) => "aws-error",
             });
             s
         }

@@ -4,8 +4,8 @@
 use std::io::{self, Write};
 
 use super::escape::{markdown as md, truncate};
+use crate::evaluation::{Evaluation, ImageEvaluation, JudgedFinding, State, Verdict};
 use crate::findings::Severity;
-use crate::policy::{Evaluation, ImageEvaluation, JudgedFinding, State, Verdict};
 
 fn verdict_badge(v: Verdict) -> &'static str {
     match v {
@@ -16,11 +16,12 @@ fn verdict_badge(v: Verdict) -> &'static str {
 }
 
 pub fn write(eval: &Evaluation, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(out, "## ECR scan gate: {}\n", verdict_badge(eval.verdict))?;
+    writeln!(out, "## ECR scan gate: {}\n", verdict_badge(eval.verdict()))?;
     writeln!(
         out,
         "Policy: fail on `{}` and above. Exit code {}.\n",
-        eval.fail_on, eval.exit_code
+        eval.fail_on,
+        eval.exit_code()
     )?;
     writeln!(out, "| Image | Scan | Critical | High | Medium | Low | Info | Unknown | Allowed | Violations | Verdict |")?;
     writeln!(out, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|")?;
@@ -37,15 +38,15 @@ pub fn write(eval: &Evaluation, out: &mut dyn Write) -> io::Result<()> {
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             md(&image.image.to_string()),
             scan,
-            c.critical.total,
-            c.high.total,
-            c.medium.total,
-            c.low.total,
-            c.informational.total,
-            c.unknown.total,
+            c[Severity::Critical].total,
+            c[Severity::High].total,
+            c[Severity::Medium].total,
+            c[Severity::Low].total,
+            c[Severity::Informational].total,
+            c[Severity::Unknown].total,
             t.allowed,
             t.violations,
-            verdict_badge(image.verdict)
+            verdict_badge(image.verdict())
         )?;
     }
     writeln!(out)?;
@@ -65,8 +66,8 @@ pub fn write(eval: &Evaluation, out: &mut dyn Write) -> io::Result<()> {
 
 fn write_image(image: &ImageEvaluation, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "### {}\n", md(&image.image.to_string()))?;
-    if let Some(error) = &image.error {
-        writeln!(out, "**Not judged:** {}\n", md(&error.message))?;
+    if let Some(error) = image.error() {
+        writeln!(out, "**Not judged:** {}\n", md(error.message()))?;
         return Ok(());
     }
     let violations: Vec<&JudgedFinding> = image

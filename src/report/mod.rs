@@ -15,7 +15,7 @@ use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use crate::policy::Evaluation;
+use crate::evaluation::Evaluation;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -193,15 +193,8 @@ fn render(
         Format::Sarif => sarif::write(eval, out, options.sarif_location.as_deref()),
         Format::Junit => junit::write(eval, out),
         Format::Markdown => markdown::write(eval, out),
-        Format::Gitlab => gitlab::write(eval, out, &gitlab_now()),
+        Format::Gitlab => gitlab::write(eval, out, &crate::timestamp::now_to_the_second()),
     }
-}
-
-fn gitlab_now() -> String {
-    let now = time::OffsetDateTime::now_utc();
-    let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
-    now.format(&format)
-        .unwrap_or_else(|_| "1970-01-01T00:00:00".to_string())
 }
 
 /// FNV-1a over the parts (each followed by a NUL so `ab`+`c` differs from `a`+`bc`): stable

@@ -15,8 +15,8 @@ use serde_sarif::sarif::{
 };
 
 use super::escape::{truncate, url};
-use crate::findings::{ErrorKind, Severity};
-use crate::policy::{Evaluation, ImageEvaluation, JudgedFinding, State, Verdict};
+use crate::evaluation::{Evaluation, ImageEvaluation, JudgedFinding, State, Verdict};
+use crate::findings::{ImageError, Severity};
 
 const SCHEMA: &str =
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
@@ -133,7 +133,7 @@ impl<'a> ImageContext<'a> {
         ImageContext {
             image,
             name: image.image.to_string(),
-            uri: artifact_uri(location.unwrap_or(&image.image.repository)),
+            uri: super::escape::path_uri(location.unwrap_or(&image.image.repository)),
         }
     }
 }
@@ -156,18 +156,18 @@ pub fn write(eval: &Evaluation, out: &mut impl Write, location: Option<&str>) ->
 
     let mut notifications: Vec<Notification> = Vec::new();
     for image in &eval.images {
-        if let Some(error) = &image.error {
-            let kind = if error.kind == ErrorKind::Aws {
-                "AWS"
-            } else {
-                "scan"
+        if let Some(error) = image.error() {
+            let kind = match error {
+                ImageError::Aws(_) => "AWS",
+                ImageError::ScanUnusable(_) => "scan",
             };
             notifications.push(
                 Notification::builder()
                     .level(json!("error"))
                     .message(text(format!(
                         "{}: {kind} error: {}",
-                        image.image, error.message
+                        image.image,
+                        error.message()
                     )))
                     .build(),
             );
@@ -182,8 +182,8 @@ pub fn write(eval: &Evaluation, out: &mut impl Write, location: Option<&str>) ->
         );
     }
     let invocation = Invocation::builder()
-        .execution_successful(eval.verdict != Verdict::Error)
-        .exit_code(i64::from(eval.exit_code))
+        .execution_successful(eval.verdict() != Verdict::Error)
+        .exit_code(i64::from(eval.exit_code()))
         .tool_execution_notifications(notifications)
         .build();
 
@@ -226,15 +226,12 @@ fn rule(j: &JudgedFinding, score: f64) -> ReportingDescriptor {
     let f = &j.finding;
     let packages = package_list(j);
     let short = match f.title.as_deref() {
-        Some(t) if t != f.id => truncate(t, 200),
+        Some(t) if t != f.id => truncate(t, 200).into_owned(),
         _ => format!("{} in {packages}", f.id),
     };
-    let full = truncate(f.description.as_deref().unwrap_or(&short), 1000);
+    let full = truncate(f.description.as_deref().unwrap_or(&short), 1000).into_owned();
     let mut help = format!("{} ({}) in {packages}.", f.id, j.severity);
-    let fixes = fixes(j);
-    if !fixes.is_empty() {
-        help.push_str(&format!(" Fixed in {fixes}."));
-    }
+    help.push_str(&fixed_in_sentence(f));
     let link = f.url.as_deref().and_then(url);
     if let Some(link) = &link {
         help.push_str(&format!(" More: {link}"));
@@ -272,20 +269,6 @@ fn rule(j: &JudgedFinding, score: f64) -> ReportingDescriptor {
     rule
 }
 
-/// A relative URI reference for a path: `/` kept, anything outside RFC 3986's unreserved set
-/// percent-encoded (a `:` in the first segment would otherwise read as a scheme).
-fn artifact_uri(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    for byte in path.trim_start_matches('/').bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~/".contains(&byte) {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
 fn package_list(j: &JudgedFinding) -> String {
     let list = j.finding.packages_with_versions();
     if list.is_empty() {
@@ -295,19 +278,14 @@ fn package_list(j: &JudgedFinding) -> String {
     }
 }
 
-fn fixes(j: &JudgedFinding) -> String {
-    let mut out = String::new();
-    for p in &j.finding.packages {
-        if let Some(v) = &p.fixed_in {
-            if !out.is_empty() {
-                out.push_str(", ");
-            }
-            out.push_str(&p.name);
-            out.push(' ');
-            out.push_str(v);
-        }
+/// ` Fixed in openssl 3.0.13, zlib 1.3.` or nothing when no fix is known.
+fn fixed_in_sentence(f: &crate::findings::Finding) -> String {
+    let fixes: Vec<String> = f.fixes().map(|(name, v)| format!("{name} {v}")).collect();
+    if fixes.is_empty() {
+        String::new()
+    } else {
+        format!(" Fixed in {}.", fixes.join(", "))
     }
-    out
 }
 
 fn result(context: &ImageContext, j: &JudgedFinding, rule_index: usize) -> SarifResult {
@@ -322,10 +300,7 @@ fn result(context: &ImageContext, j: &JudgedFinding, rule_index: usize) -> Sarif
         j.state.as_str(),
         j.reason
     );
-    let fixes = fixes(j);
-    if !fixes.is_empty() {
-        message.push_str(&format!(" Fixed in {fixes}."));
-    }
+    message.push_str(&fixed_in_sentence(f));
     let physical = PhysicalLocation::builder()
         .artifact_location(ArtifactLocation::builder().uri(context.uri.clone()).build())
         .region(Region::builder().start_line(1).build())

@@ -1,15 +1,19 @@
-//! The ECR client: region, profile, endpoint and retry settings from flags over the standard
-//! AWS configuration chain. One client per region, since full image URIs can name several.
+//! Building the SDK client: region, profile, endpoint and retry settings from flags over the
+//! standard AWS configuration chain. One client per region, since full image URIs can name
+//! several.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
 use aws_sdk_ecr::Client;
 
-use crate::image_ref::ImageRef;
+use super::SdkScanApi;
+use crate::image_ref::Reference;
 
+/// What the command line says about reaching AWS.
 #[derive(Clone, Debug, Default)]
 pub struct AwsSettings {
     pub region: Option<String>,
@@ -19,31 +23,15 @@ pub struct AwsSettings {
     pub max_attempts: u32,
 }
 
-#[derive(Clone)]
-pub struct RegionClient {
-    pub client: Client,
-    pub region: String,
-    registry_id: Option<String>,
-}
-
-impl RegionClient {
-    /// The URI's registry first (already checked against `--registry-id`), then the flag; ECR
-    /// defaults to the caller's own account when neither is given.
-    pub fn registry_id(&self, reference: &ImageRef) -> Option<String> {
-        reference
-            .registry_id
-            .clone()
-            .or_else(|| self.registry_id.clone())
-    }
-}
-
+/// One client per region the references name (or the default region).
 pub struct Clients {
-    by_region: BTreeMap<String, RegionClient>,
+    by_region: BTreeMap<String, SdkScanApi>,
     default_region: Option<String>,
 }
 
 impl Clients {
-    pub async fn new(settings: &AwsSettings, refs: &[ImageRef]) -> Result<Self, String> {
+    /// `Err` is a configuration problem (no region anywhere), found before any call.
+    pub async fn new(settings: &AwsSettings, refs: &[Reference]) -> Result<Self, String> {
         let mut regions: Vec<Option<String>> = refs
             .iter()
             .map(|r| r.region.clone().or_else(|| settings.region.clone()))
@@ -53,11 +41,11 @@ impl Clients {
         let mut by_region = BTreeMap::new();
         let mut default_region = None;
         for region in regions {
-            let client = build(settings, region.clone()).await?;
+            let api = build(settings, region.clone()).await?;
             if region.is_none() {
-                default_region = Some(client.region.clone());
+                default_region = Some(api.region.clone());
             }
-            by_region.insert(region.unwrap_or_else(|| client.region.clone()), client);
+            by_region.insert(region.unwrap_or_else(|| api.region.clone()), api);
         }
         Ok(Clients {
             by_region,
@@ -65,7 +53,8 @@ impl Clients {
         })
     }
 
-    pub fn for_ref(&self, reference: &ImageRef) -> RegionClient {
+    /// The client for the reference's region.
+    pub fn for_ref(&self, reference: &Reference) -> SdkScanApi {
         let region = reference
             .region
             .clone()
@@ -81,13 +70,13 @@ impl Clients {
     }
 }
 
-async fn build(settings: &AwsSettings, region: Option<String>) -> Result<RegionClient, String> {
+async fn build(settings: &AwsSettings, region: Option<String>) -> Result<SdkScanApi, String> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .retry_config(RetryConfig::standard().with_max_attempts(settings.max_attempts))
         .timeout_config(
             TimeoutConfig::builder()
-                .connect_timeout(std::time::Duration::from_secs(5))
-                .operation_attempt_timeout(std::time::Duration::from_secs(60))
+                .connect_timeout(Duration::from_secs(5))
+                .operation_attempt_timeout(Duration::from_secs(60))
                 .build(),
         );
     if let Some(profile) = &settings.profile {
@@ -104,9 +93,8 @@ async fn build(settings: &AwsSettings, region: Option<String>) -> Result<RegionC
         "no AWS region: pass --region, set AWS_REGION (or a profile region), or use a full image URI".to_string()
     })?;
     tracing::debug!(%region, endpoint = settings.endpoint_url.as_deref().unwrap_or("default"), "ECR client ready");
-    Ok(RegionClient {
+    Ok(SdkScanApi {
         client: Client::new(&config),
         region,
-        registry_id: settings.registry_id.clone(),
     })
 }

@@ -1,0 +1,275 @@
+//! The commands: `evaluate` (saved JSON), `check` (live) and `wait` (live, judging nothing).
+//! Each validates everything it can first (a usage error is decided before any AWS call or
+//! report), then runs the steps in flow order and ends in the shared judge-and-report step.
+
+use std::time::Duration;
+
+use crate::cli::{AwsArgs, CheckArgs, Cli, ColorChoice, Command, EvaluateArgs, WaitArgs};
+use crate::ecr::sdk::{AwsSettings, Clients};
+use crate::ecr::{self, Mode, WaitSettings};
+use crate::error::Error;
+use crate::evaluation::Evaluation;
+use crate::exit::Outcome;
+use crate::findings::{saved, ScannedImage};
+use crate::image_ref::{self, Reference};
+use crate::policy::Policy;
+use crate::report::{self, console, escape, Output};
+
+/// Runs the parsed command line to its outcome.
+pub fn run(cli: Cli) -> Result<Outcome, Error> {
+    crate::logging::init(cli.verbose, cli.quiet);
+    let color = match cli.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => report::stdout_supports_color(),
+    };
+    let quiet = cli.quiet;
+    match cli.command {
+        Command::Evaluate(args) => evaluate(args, color, quiet),
+        Command::Check(args) => check(args, color, quiet),
+        Command::Wait(args) => wait(args, color, quiet),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "ecr-scan-gate", &mut std::io::stdout());
+            Ok(Outcome::Pass)
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(cmd)
+                .render(&mut std::io::stdout())
+                .map_err(|e| Error::Usage(format!("cannot write the man page: {e}")))?;
+            Ok(Outcome::Pass)
+        }
+    }
+}
+
+fn evaluate(args: EvaluateArgs, color: bool, quiet: bool) -> Result<Outcome, Error> {
+    let policy = args.policy.resolve()?;
+    let outputs = args.report.outputs().map_err(Error::Usage)?;
+    let images = saved::read_inputs(&args.files)?;
+    let options = report::Options {
+        color,
+        sarif_location: args.report.sarif_location,
+        include_findings: true,
+    };
+    judge_and_report(images, &policy, &outputs, &options, quiet)
+}
+
+fn check(args: CheckArgs, color: bool, quiet: bool) -> Result<Outcome, Error> {
+    let policy = args.policy.resolve()?;
+    let outputs = args.report.outputs().map_err(Error::Usage)?;
+    let images = gather(
+        &args.images.images,
+        &args.aws,
+        (&args.wait).into(),
+        Mode::Check,
+    )?;
+    let options = report::Options {
+        color,
+        sarif_location: args.report.sarif_location,
+        include_findings: true,
+    };
+    judge_and_report(images, &policy, &outputs, &options, quiet)
+}
+
+fn wait(args: WaitArgs, color: bool, quiet: bool) -> Result<Outcome, Error> {
+    report::validate(&args.outputs).map_err(Error::Usage)?;
+    let images = gather(
+        &args.images.images,
+        &args.aws,
+        (&args.wait).into(),
+        Mode::Wait,
+    )?;
+    // Nothing is judged: an image whose scan is usable passes, anything else is its error.
+    let evaluation =
+        crate::judge::evaluate(images, &Policy::default(), crate::timestamp::today_utc());
+    if args.outputs.is_empty() {
+        for image in &evaluation.images {
+            if !quiet || image.error().is_some() {
+                eprintln!("{}", console::wait_status(image));
+            }
+        }
+        return Ok(evaluation.outcome());
+    }
+    let options = report::Options {
+        color,
+        sarif_location: None,
+        include_findings: false,
+    };
+    finish(&evaluation, &args.outputs, &options, quiet)
+}
+
+/// The common end of `evaluate` and `check`: judge every image, write every report.
+fn judge_and_report(
+    images: Vec<ScannedImage>,
+    policy: &Policy,
+    outputs: &[Output],
+    options: &report::Options,
+    quiet: bool,
+) -> Result<Outcome, Error> {
+    let evaluation = crate::judge::evaluate(images, policy, crate::timestamp::today_utc());
+    finish(&evaluation, outputs, options, quiet)
+}
+
+/// Warnings and image errors to stderr, then every report. A report that cannot be written
+/// never leaves the run at 0.
+fn finish(
+    evaluation: &Evaluation,
+    outputs: &[Output],
+    options: &report::Options,
+    quiet: bool,
+) -> Result<Outcome, Error> {
+    if evaluation.images.is_empty() {
+        return Err(Error::Usage("no image to judge".to_string()));
+    }
+    if !quiet {
+        for warning in evaluation.all_warnings() {
+            eprintln!("warning: {}", escape::terminal(&warning));
+        }
+    }
+    for image in &evaluation.images {
+        if let Some(error) = image.error() {
+            eprintln!(
+                "error: {}: {}",
+                escape::terminal(&image.image.to_string()),
+                escape::terminal(error.message())
+            );
+        }
+    }
+    report::write_all(evaluation, outputs, options).map_err(|message| Error::Report {
+        message,
+        outcome: evaluation.outcome(),
+    })?;
+    Ok(evaluation.outcome())
+}
+
+/// Parses and checks every reference, then resolves, waits and fetches. Every problem found
+/// before the first AWS call is a usage error.
+fn gather(
+    images: &[String],
+    aws: &AwsArgs,
+    wait: WaitSettings,
+    mode: Mode,
+) -> Result<Vec<ScannedImage>, Error> {
+    let refs = references(images, aws).map_err(Error::Usage)?;
+    validate_wait(&wait).map_err(Error::Usage)?;
+    let settings = AwsSettings::from(aws);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(async {
+        let clients = Clients::new(&settings, &refs).await.map_err(Error::Usage)?;
+        let targets = refs
+            .into_iter()
+            .map(|r| {
+                let api = clients.for_ref(&r);
+                (r, api)
+            })
+            .collect();
+        Ok(ecr::gate(
+            targets,
+            settings.registry_id.clone(),
+            &wait,
+            mode,
+            aws.concurrency as usize,
+        )
+        .await)
+    })
+}
+
+fn validate_wait(wait: &WaitSettings) -> Result<(), String> {
+    if wait.poll_interval.is_zero() {
+        return Err("--poll-interval must be more than 0".to_string());
+    }
+    if wait.max_poll_interval < wait.poll_interval {
+        let show = |d: Duration| humantime::format_duration(d).to_string();
+        return Err(format!(
+            "--max-poll-interval ({}) is shorter than --poll-interval ({})",
+            show(wait.max_poll_interval),
+            show(wait.poll_interval)
+        ));
+    }
+    Ok(())
+}
+
+/// Every reference parsed, and none contradicting `--region` / `--registry-id`.
+fn references(images: &[String], aws: &AwsArgs) -> Result<Vec<Reference>, String> {
+    let mut refs = Vec::new();
+    let mut problems = Vec::new();
+    for text in images.iter().filter(|t| !t.trim().is_empty()) {
+        match image_ref::parse(text) {
+            Ok(r) => {
+                if let (Some(uri), Some(flag)) = (&r.region, &aws.region) {
+                    if uri != flag {
+                        problems.push(format!(
+                            "image `{text}` is in region {uri} but --region says {flag}"
+                        ));
+                    }
+                }
+                if let (Some(uri), Some(flag)) = (&r.registry_id, &aws.registry_id) {
+                    if uri != flag {
+                        problems.push(format!(
+                            "image `{text}` is in registry {uri} but --registry-id says {flag}"
+                        ));
+                    }
+                }
+                refs.push(r);
+            }
+            Err(e) => problems.push(e),
+        }
+    }
+    if refs.is_empty() && problems.is_empty() {
+        problems.push("no image reference given".to_string());
+    }
+    if problems.is_empty() {
+        Ok(refs)
+    } else {
+        Err(problems.join("\n"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn aws(region: Option<&str>, registry: Option<&str>) -> AwsArgs {
+        AwsArgs {
+            region: region.map(str::to_string),
+            profile: None,
+            registry_id: registry.map(str::to_string),
+            endpoint_url: None,
+            max_attempts: 3,
+            concurrency: 8,
+        }
+    }
+
+    #[test]
+    fn uri_contradicting_flags_is_a_usage_error() {
+        let uri = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app/web:v1".to_string();
+        assert!(references(
+            std::slice::from_ref(&uri),
+            &aws(Some("us-east-1"), Some("123456789012"))
+        )
+        .is_ok());
+        let err =
+            references(std::slice::from_ref(&uri), &aws(Some("eu-west-1"), None)).unwrap_err();
+        assert!(err.contains("--region"), "{err}");
+        let err = references(&[uri], &aws(None, Some("210987654321"))).unwrap_err();
+        assert!(err.contains("--registry-id"), "{err}");
+    }
+
+    #[test]
+    fn every_bad_reference_is_named() {
+        let err = references(
+            &["Bad:ref".into(), "ok/repo".into(), "x@sha256:1".into()],
+            &aws(None, None),
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("Bad:ref") && err.contains("x@sha256:1"),
+            "{err}"
+        );
+    }
+}

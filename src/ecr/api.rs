@@ -1,0 +1,155 @@
+//! The seam between the gate's steps and AWS: [`ScanApi`] is every ECR call the gate makes,
+//! in the project's own types. The SDK client implements it (`ecr::sdk`, the only code that
+//! imports `aws_sdk_ecr`); resolve, wait and fetch are plain loops over it, so their unit tests
+//! script the answers with no HTTP at all.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+
+use crate::findings::{Finding, Image, ImageError, ScanInfo, ScanKind};
+
+/// `DescribeImages` for one image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageDetail {
+    pub digest: String,
+    pub registry_id: Option<String>,
+    /// The manifest (or artifact) media type, to spot a multi-arch image index.
+    pub media_type: Option<String>,
+}
+
+/// `BatchGetImage`: one manifest exactly as ECR stores it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Manifest {
+    pub body: String,
+    pub media_type: Option<String>,
+}
+
+/// One `DescribeImageScanFindings` page, already in the project's model.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FindingsPage {
+    pub scan: ScanInfo,
+    /// Whether the answer had an `imageScanFindings` object at all (absent is not "clean").
+    pub has_findings_object: bool,
+    pub findings: Vec<Finding>,
+    /// ECR's `findingSeverityCounts`, labels as ECR writes them.
+    pub counts: BTreeMap<String, u64>,
+    pub next_token: Option<String>,
+}
+
+/// A failed call, classified once so the steps can match on what matters to them.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    /// The service answered with an error code.
+    #[error("{code}: {message}")]
+    Service { code: String, message: String },
+    /// No answer: network, timeout, credentials, or a response that could not be read.
+    #[error("{0}")]
+    Transport(String),
+    /// An answer the gate cannot use (empty, a field missing, a refusal inside a 200): the
+    /// message is complete and says what was wrong. Never a pass.
+    #[error("{0}")]
+    BadAnswer(String),
+}
+
+impl ApiError {
+    /// A `DescribeImageScanFindings` answer missing `what`.
+    pub fn malformed_findings(image: &Image, what: &str) -> ApiError {
+        ApiError::BadAnswer(format!(
+            "ecr:DescribeImageScanFindings answered without {what} for {image}: an empty or malformed response is never a pass"
+        ))
+    }
+
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            ApiError::Service { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
+    /// Worth trying again ourselves (throttling, server errors, network): the SDK's own retries
+    /// were off or exhausted for this call.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ApiError::Service { code, .. } => matches!(
+                code.as_str(),
+                "ThrottlingException"
+                    | "ServerException"
+                    | "ServiceUnavailableException"
+                    | "InternalFailure"
+            ),
+            ApiError::Transport(_) => true,
+            ApiError::BadAnswer(_) => false,
+        }
+    }
+
+    /// The exit-4 error for `action` (an IAM action such as `ecr:DescribeImages`) on `what`.
+    pub fn into_image_error(self, action: &str, what: &Image) -> ImageError {
+        ImageError::aws(match self {
+            ApiError::Service { code, message } => {
+                let hint = hint(&code, action);
+                let message = if message.is_empty() { String::new() } else { format!(": {message}") };
+                format!("{action} failed for {what}: {code}{message}{hint}")
+            }
+            ApiError::Transport(detail) => format!(
+                "{action} failed for {what}: no usable answer from ECR after retries ({detail}); check the network, \
+                 the endpoint and that AWS credentials are available"
+            ),
+            ApiError::BadAnswer(message) => message,
+        })
+    }
+}
+
+fn hint(code: &str, action: &str) -> String {
+    match code {
+        "AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation" => format!(
+            " — the caller's IAM policy must allow {action} on this repository (ecr-scan-gate needs \
+             ecr:DescribeImages, ecr:DescribeImageScanFindings, ecr:BatchGetImage and, with --start-scan, ecr:StartImageScan)"
+        ),
+        "RepositoryNotFoundException" => {
+            " — check the repository name, --registry-id and --region".to_string()
+        }
+        "ImageNotFoundException" => " — check the tag or digest; was the image pushed to this repository?".to_string(),
+        "ExpiredTokenException" | "UnrecognizedClientException" | "InvalidSignatureException" => {
+            " — the AWS credentials are expired or invalid; refresh them (aws sso login, or the CI role)".to_string()
+        }
+        "ThrottlingException" | "LimitExceededException" => {
+            " — ECR kept throttling after every retry; raise --max-attempts or check more images with lower --concurrency".to_string()
+        }
+        _ => String::new(),
+    }
+}
+
+/// Every ECR call the gate makes. Implementations are cheap to clone and shared by the tasks
+/// that check images side by side.
+pub trait ScanApi: Clone + Send + Sync + 'static {
+    /// `DescribeImages` for the image's tag or digest.
+    fn describe_image(
+        &self,
+        image: &Image,
+    ) -> impl Future<Output = Result<ImageDetail, ApiError>> + Send;
+
+    /// One `DescribeImageScanFindings` page (`token` from the page before).
+    fn findings_page(
+        &self,
+        image: &Image,
+        token: Option<&str>,
+    ) -> impl Future<Output = Result<FindingsPage, ApiError>> + Send;
+
+    /// `BatchGetImage` of the image's digest, accepting only `media_types`.
+    fn manifest(
+        &self,
+        image: &Image,
+        media_types: &[&str],
+    ) -> impl Future<Output = Result<Manifest, ApiError>> + Send;
+
+    /// `StartImageScan`, tried once: `LimitExceededException` here means "already scanned in
+    /// the last 24 hours", which a retrying client would hide.
+    fn start_scan(&self, image: &Image) -> impl Future<Output = Result<(), ApiError>> + Send;
+
+    /// `GetRegistryScanningConfiguration`: basic or enhanced scanning in the caller's
+    /// registry (ECR answers for no other).
+    fn registry_scan_type(&self) -> impl Future<Output = Result<ScanKind, ApiError>> + Send;
+
+    /// The region this client talks to, for reports.
+    fn region(&self) -> &str;
+}

@@ -1,0 +1,160 @@
+//! The AWS SDK behind [`ScanApi`], and the only code that imports `aws_sdk_ecr`: building the
+//! client ([`client`]), each call, SDK errors into [`ApiError`] ([`errors`]) and SDK finding
+//! types into the shared finding records ([`convert`]).
+
+mod client;
+mod convert;
+mod errors;
+
+use aws_sdk_ecr::config::retry::RetryConfig;
+use aws_sdk_ecr::types::{ImageIdentifier, ScanType};
+use aws_sdk_ecr::Client;
+
+pub use client::{AwsSettings, Clients};
+
+use super::api::{ApiError, FindingsPage, ImageDetail, Manifest, ScanApi};
+use crate::findings::{Image, ScanKind};
+
+/// Basic scans accept up to 1000 per page; enhanced ones return at most 100 whatever we ask.
+const PAGE_SIZE: i32 = 1000;
+
+/// The SDK client of one region.
+#[derive(Clone)]
+pub struct SdkScanApi {
+    client: Client,
+    region: String,
+}
+
+/// The SDK's name for an image: the digest when known, else the tag (`latest` by default).
+fn identifier(image: &Image) -> ImageIdentifier {
+    match (&image.digest, &image.tag) {
+        (Some(digest), _) => ImageIdentifier::builder().image_digest(digest).build(),
+        (None, tag) => ImageIdentifier::builder()
+            .image_tag(tag.as_deref().unwrap_or("latest"))
+            .build(),
+    }
+}
+
+impl ScanApi for SdkScanApi {
+    async fn describe_image(&self, image: &Image) -> Result<ImageDetail, ApiError> {
+        let output = self
+            .client
+            .describe_images()
+            .repository_name(&image.repository)
+            .set_registry_id(image.registry_id.clone())
+            .image_ids(identifier(image))
+            .send()
+            .await
+            .map_err(errors::from_sdk)?;
+        let detail = output.image_details().first().ok_or_else(|| {
+            ApiError::BadAnswer(format!(
+                "ecr:DescribeImages returned no image for {image}: an empty answer is never a pass"
+            ))
+        })?;
+        let digest = detail.image_digest().ok_or_else(|| {
+            ApiError::BadAnswer(format!(
+                "ecr:DescribeImages returned an image without a digest for {image}"
+            ))
+        })?;
+        Ok(ImageDetail {
+            digest: digest.to_string(),
+            registry_id: detail.registry_id().map(str::to_string),
+            media_type: detail
+                .image_manifest_media_type()
+                .or(detail.artifact_media_type())
+                .map(str::to_string),
+        })
+    }
+
+    async fn findings_page(
+        &self,
+        image: &Image,
+        token: Option<&str>,
+    ) -> Result<FindingsPage, ApiError> {
+        let output = self
+            .client
+            .describe_image_scan_findings()
+            .repository_name(&image.repository)
+            .set_registry_id(image.registry_id.clone())
+            .image_id(identifier(image))
+            .max_results(PAGE_SIZE)
+            .set_next_token(token.map(str::to_string))
+            .send()
+            .await
+            .map_err(errors::from_sdk)?;
+        convert::findings_page(output, image)
+    }
+
+    async fn manifest(&self, image: &Image, media_types: &[&str]) -> Result<Manifest, ApiError> {
+        let output = self
+            .client
+            .batch_get_image()
+            .repository_name(&image.repository)
+            .set_registry_id(image.registry_id.clone())
+            .image_ids(identifier(image))
+            .set_accepted_media_types(Some(media_types.iter().map(|s| s.to_string()).collect()))
+            .send()
+            .await
+            .map_err(errors::from_sdk)?;
+        if let Some(failure) = output.failures().first() {
+            return Err(ApiError::BadAnswer(format!(
+                "ecr:BatchGetImage failed for {image}: {} {}",
+                failure
+                    .failure_code()
+                    .map(|c| c.as_str())
+                    .unwrap_or("unknown failure"),
+                failure.failure_reason().unwrap_or("")
+            )));
+        }
+        let found = output.images().first();
+        let body = found.and_then(|i| i.image_manifest()).ok_or_else(|| {
+            ApiError::BadAnswer(format!(
+                "ecr:BatchGetImage returned no manifest for the image index {image}"
+            ))
+        })?;
+        Ok(Manifest {
+            body: body.to_string(),
+            media_type: found
+                .and_then(|i| i.image_manifest_media_type())
+                .map(str::to_string),
+        })
+    }
+
+    async fn start_scan(&self, image: &Image) -> Result<(), ApiError> {
+        self.client
+            .start_image_scan()
+            .repository_name(&image.repository)
+            .set_registry_id(image.registry_id.clone())
+            .image_id(identifier(image))
+            .customize()
+            .config_override(
+                aws_sdk_ecr::config::Config::builder().retry_config(RetryConfig::disabled()),
+            )
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(errors::from_sdk)
+    }
+
+    async fn registry_scan_type(&self) -> Result<ScanKind, ApiError> {
+        let output = self
+            .client
+            .get_registry_scanning_configuration()
+            .send()
+            .await
+            .map_err(errors::from_sdk)?;
+        let kind = output
+            .scanning_configuration()
+            .and_then(|c| c.scan_type())
+            .cloned();
+        Ok(match kind {
+            Some(ScanType::Basic) => ScanKind::Basic,
+            // Enhanced, or a value added later: the side that waits for findings to settle.
+            _ => ScanKind::Enhanced,
+        })
+    }
+
+    fn region(&self) -> &str {
+        &self.region
+    }
+}
