@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use crate::cli::{AwsArgs, CheckArgs, Cli, ColorChoice, Command, EvaluateArgs, WaitArgs};
+use crate::cli::{
+    AwsArgs, CheckArgs, Cli, ColorChoice, Command, EvaluateArgs, PolicyArgs, ReportArgs, WaitArgs,
+};
 use crate::ecr::sdk::{AwsSettings, Clients};
 use crate::ecr::{self, Mode, WaitSettings};
 use crate::error::Error;
@@ -44,32 +46,16 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
 }
 
 fn evaluate(args: EvaluateArgs, color: bool, quiet: bool) -> Result<Outcome, Error> {
-    let policy = args.policy.resolve()?;
-    let outputs = args.report.outputs().map_err(Error::Usage)?;
+    let judging = Judging::prepare(&args.policy, args.report, color)?;
     let images = saved::read_inputs(&args.files)?;
-    let options = report::Options {
-        color,
-        sarif_location: args.report.sarif_location,
-        include_findings: true,
-    };
-    judge_and_report(images, &policy, &outputs, &options, quiet)
+    judging.judge_and_report(images, quiet)
 }
 
 fn check(args: CheckArgs, color: bool, quiet: bool) -> Result<Outcome, Error> {
-    let policy = args.policy.resolve()?;
-    let outputs = args.report.outputs().map_err(Error::Usage)?;
-    let images = gather(
-        &args.images.images,
-        &args.aws,
-        (&args.wait).into(),
-        Mode::Check,
-    )?;
-    let options = report::Options {
-        color,
-        sarif_location: args.report.sarif_location,
-        include_findings: true,
-    };
-    judge_and_report(images, &policy, &outputs, &options, quiet)
+    let judging = Judging::prepare(&args.policy, args.report, color)?;
+    let wait = (&args.wait).into();
+    let images = gather(&args.images.images, &args.aws, wait, Mode::Check)?;
+    judging.judge_and_report(images, quiet)
 }
 
 fn wait(args: WaitArgs, color: bool, quiet: bool) -> Result<Outcome, Error> {
@@ -99,16 +85,33 @@ fn wait(args: WaitArgs, color: bool, quiet: bool) -> Result<Outcome, Error> {
     finish(&evaluation, &args.outputs, &options, quiet)
 }
 
-/// The common end of `evaluate` and `check`: judge every image, write every report.
-fn judge_and_report(
-    images: Vec<ScannedImage>,
-    policy: &Policy,
-    outputs: &[Output],
-    options: &report::Options,
-    quiet: bool,
-) -> Result<Outcome, Error> {
-    let evaluation = crate::judge::evaluate(images, policy, crate::timestamp::today_utc());
-    finish(&evaluation, outputs, options, quiet)
+/// The policy and the reports of `evaluate` and `check`, validated before any input is read
+/// or any AWS call made.
+struct Judging {
+    policy: Policy,
+    outputs: Vec<Output>,
+    options: report::Options,
+}
+
+impl Judging {
+    fn prepare(policy: &PolicyArgs, report: ReportArgs, color: bool) -> Result<Self, Error> {
+        Ok(Judging {
+            policy: policy.resolve()?,
+            outputs: report.outputs().map_err(Error::Usage)?,
+            options: report::Options {
+                color,
+                sarif_location: report.sarif_location,
+                include_findings: true,
+            },
+        })
+    }
+
+    /// The common end of `evaluate` and `check`: judge every image, write every report.
+    fn judge_and_report(&self, images: Vec<ScannedImage>, quiet: bool) -> Result<Outcome, Error> {
+        let evaluation =
+            crate::judge::evaluate(images, &self.policy, crate::timestamp::today_utc());
+        finish(&evaluation, &self.outputs, &self.options, quiet)
+    }
 }
 
 /// Warnings and image errors to stderr, then every report. A report that cannot be written

@@ -245,21 +245,13 @@ mod tests {
 
     fn finding(id: &str, severity: &str, package: &str, fix: Fix) -> Finding {
         Finding {
-            id: id.into(),
-            severity: Finding::severity_from_label(severity),
-            severity_label: severity.into(),
             packages: vec![Package {
                 name: package.into(),
                 version: Some("1".into()),
                 fixed_in: None,
             }],
             fix,
-            exploit_available: None,
-            cvss: None,
-            title: None,
-            description: None,
-            url: None,
-            status: FindingStatus::Active,
+            ..crate::findings::test_finding(id, severity)
         }
     }
 

@@ -96,3 +96,73 @@ pub async fn all_findings<A: ScanApi>(
         counts,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ecr::scripted::{image, page, service, Scripted};
+
+    async fn read(api: &Scripted) -> Result<AllFindings, ImageError> {
+        let first = match super::page(api, &image(), None).await {
+            Ok(first) => first,
+            Err(_) => panic!("first page"),
+        };
+        all_findings(api, &image(), first).await
+    }
+
+    #[tokio::test]
+    async fn every_page_is_read_in_token_order() {
+        let api = Scripted::new()
+            .page(Ok(page("COMPLETE", "p1", 3, Some("t1"))))
+            .page(Ok(page("COMPLETE", "p2", 2, Some("t2"))))
+            .page(Ok(page("COMPLETE", "p3", 1, None)));
+        let all = read(&api).await.ok().expect("read");
+        assert_eq!(all.findings.len(), 6);
+        assert_eq!(all.findings[5].id, "p3-0");
+        let tokens: Vec<String> = api
+            .calls()
+            .iter()
+            .map(|c| c.rsplit("token=").next().unwrap().to_string())
+            .collect();
+        assert_eq!(tokens, ["-", "t1", "t2"]);
+    }
+
+    #[tokio::test]
+    async fn a_repeating_token_is_an_aws_error_never_a_partial_read() {
+        let api = Scripted::new()
+            .page(Ok(page("COMPLETE", "p1", 1, Some("t1"))))
+            .page(Ok(page("COMPLETE", "p2", 1, Some("t1"))));
+        let e = read(&api).await.err().expect("refused");
+        assert_eq!(e.exit_code(), 4);
+        assert!(e.message().contains("repeated a nextToken"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_later_page_that_fails_fails_the_read() {
+        let api = Scripted::new()
+            .page(Ok(page("COMPLETE", "p1", 1, Some("t1"))))
+            .page(Err(service("ThrottlingException")));
+        let e = read(&api).await.err().expect("refused");
+        assert_eq!(e.exit_code(), 4);
+        let api = Scripted::new()
+            .page(Ok(page("COMPLETE", "p1", 1, Some("t1"))))
+            .page(Err(service("ScanNotFoundException")));
+        let e = read(&api).await.err().expect("refused");
+        assert!(e.message().contains("disappeared"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_usable_answer_without_a_findings_object_is_malformed() {
+        let mut bare = page("COMPLETE", "p", 0, None);
+        bare.has_findings_object = false;
+        let api = Scripted::new().page(Ok(bare.clone()));
+        match super::page(&api, &image(), None).await {
+            Err(PageError::Failed(e)) => assert!(e.message().contains("imageScanFindings"), "{e}"),
+            _ => panic!("a usable scan without findings must not be read as clean"),
+        }
+        // While the scan is still running there is nothing to read yet: that is not malformed.
+        bare.scan.status = "IN_PROGRESS".into();
+        let api = Scripted::new().page(Ok(bare));
+        assert!(super::page(&api, &image(), None).await.is_ok());
+    }
+}

@@ -10,6 +10,9 @@ pub mod resolve;
 pub mod sdk;
 pub mod wait;
 
+#[cfg(test)]
+mod scripted;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -151,5 +154,128 @@ async fn scan_one<A: ScanApi>(
             ),
             Err(error) => ScannedImage::failed(image, source, None, error),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::api::{ImageDetail, Manifest};
+    use super::scripted::{page, Scripted};
+    use super::*;
+
+    fn settings() -> WaitSettings {
+        WaitSettings {
+            timeout: Duration::from_secs(60),
+            poll_interval: Duration::from_secs(1),
+            max_poll_interval: Duration::from_secs(5),
+            scan_grace: Duration::from_secs(10),
+            start_scan: false,
+        }
+    }
+
+    fn digest(c: char) -> String {
+        format!("sha256:{}", c.to_string().repeat(64))
+    }
+
+    async fn run(api: &Scripted, reference: &str, mode: Mode) -> Vec<ScannedImage> {
+        let reference = crate::image_ref::parse(reference).unwrap();
+        gate(vec![(reference, api.clone())], None, &settings(), mode, 4).await
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_tag_is_resolved_once_and_everything_after_uses_the_digest() {
+        let api = Scripted::new()
+            .describe(Ok(ImageDetail {
+                digest: digest('d'),
+                registry_id: Some("123456789012".into()),
+                media_type: Some("application/vnd.oci.image.manifest.v1+json".into()),
+            }))
+            .page(Ok(page("IN_PROGRESS", "x", 0, None)))
+            .page(Ok(page("COMPLETE", "x", 2, Some("t"))))
+            .page(Ok(page("COMPLETE", "y", 1, None)));
+        let images = run(&api, "app/web:v1", Mode::Check).await;
+        assert_eq!(images.len(), 1);
+        let image = &images[0];
+        assert_eq!(image.findings.as_ref().map(Vec::len), Ok(3));
+        assert_eq!(image.image.tag.as_deref(), Some("v1"));
+        assert_eq!(image.image.digest, Some(digest('d')));
+        assert_eq!(image.image.registry_id.as_deref(), Some("123456789012"));
+        assert_eq!(api.count("describe_image"), 1);
+        let polls: Vec<String> = api.calls().into_iter().skip(1).collect();
+        assert!(
+            polls.iter().all(|c| c.contains(&digest('d'))),
+            "every call after resolving names the digest: {polls:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn wait_mode_reads_only_the_first_page() {
+        let api = Scripted::new()
+            .describe(Ok(ImageDetail {
+                digest: digest('d'),
+                registry_id: None,
+                media_type: None,
+            }))
+            .page(Ok(page("COMPLETE", "x", 2, Some("t"))));
+        let images = run(&api, "app/web", Mode::Wait).await;
+        assert_eq!(images[0].findings.as_ref().map(Vec::len), Ok(0));
+        assert_eq!(api.count("findings_page"), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_multi_arch_index_is_one_image_per_platform_without_attestations() {
+        let index = serde_json::json!({
+            "schemaVersion": 2,
+            "manifests": [
+                {"digest": digest('1'), "platform": {"os": "linux", "architecture": "amd64"}},
+                {"digest": digest('2'), "platform": {"os": "linux", "architecture": "arm64", "variant": "v8"}},
+                {"digest": digest('3'), "platform": {"os": "unknown", "architecture": "unknown"}},
+            ]
+        });
+        let api = Scripted::new()
+            .describe(Ok(ImageDetail {
+                digest: digest('i'),
+                registry_id: None,
+                media_type: Some("application/vnd.oci.image.index.v1+json".into()),
+            }))
+            .manifest(Ok(Manifest {
+                body: index.to_string(),
+                media_type: None,
+            }))
+            .page(Ok(page("COMPLETE", "x", 1, None)));
+        let images = run(&api, "app/web:v1", Mode::Check).await;
+        let platforms: Vec<_> = images
+            .iter()
+            .map(|i| {
+                (
+                    i.image.platform.clone().unwrap(),
+                    i.image.digest.clone().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            platforms,
+            [
+                ("linux/amd64".to_string(), digest('1')),
+                ("linux/arm64/v8".to_string(), digest('2'))
+            ]
+        );
+        assert!(images
+            .iter()
+            .all(|i| i.image.index_digest == Some(digest('i'))));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_panicked_image_task_fails_the_gate_and_keeps_its_reference() {
+        // No scripted answer at all: the scripted client panics inside the task.
+        let api = Scripted::new();
+        let images = run(&api, "app/web:v1", Mode::Check).await;
+        assert_eq!(images.len(), 1);
+        let image = &images[0];
+        assert_eq!(image.image.repository, "app/web");
+        assert_eq!(image.image.tag.as_deref(), Some("v1"));
+        let error = image.findings.as_ref().err().expect("an error");
+        assert_eq!(error.exit_code(), 4);
+        assert!(matches!(&image.source, Source::Ecr { reference } if reference == "app/web:v1"));
     }
 }

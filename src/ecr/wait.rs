@@ -180,6 +180,175 @@ async fn start_scan<A: ScanApi>(api: &A, image: &Image) -> Result<(), ImageError
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ecr::api::ApiError;
+    use crate::ecr::scripted::{image, page, service, Scripted};
+
+    fn settings(start_scan: bool) -> WaitSettings {
+        WaitSettings {
+            timeout: Duration::from_secs(600),
+            poll_interval: Duration::from_secs(5),
+            max_poll_interval: Duration::from_secs(30),
+            scan_grace: Duration::from_secs(60),
+            start_scan,
+        }
+    }
+
+    async fn wait_on(
+        api: &Scripted,
+        start_scan: bool,
+    ) -> (Result<FindingsPage, WaitError>, Duration) {
+        let wait = settings(start_scan);
+        let start = Instant::now();
+        let result = until_usable(api, &image(), &wait, start + wait.timeout).await;
+        (result, start.elapsed())
+    }
+
+    fn error(result: Result<FindingsPage, WaitError>) -> ImageError {
+        match result {
+            Ok(_) => panic!("expected an error"),
+            Err(e) => e.error,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn pending_then_in_progress_then_complete_is_usable_after_two_sleeps() {
+        let api = Scripted::new()
+            .page(Ok(page("PENDING", "x", 0, None)))
+            .page(Ok(page("IN_PROGRESS", "x", 0, None)))
+            .page(Ok(page("COMPLETE", "x", 3, None)));
+        let (result, elapsed) = wait_on(&api, false).await;
+        let first = result.ok().expect("usable");
+        assert_eq!(
+            first.findings.len(),
+            3,
+            "the usable page is kept for the fetch"
+        );
+        assert_eq!(api.count("findings_page"), 3);
+        assert!(elapsed >= Duration::from_secs(10), "{elapsed:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_error_status_ends_the_wait_at_once_with_exit_3() {
+        for status in [
+            "FAILED",
+            "UNSUPPORTED_IMAGE",
+            "FINDINGS_UNAVAILABLE",
+            "QUARANTINED",
+        ] {
+            let api = Scripted::new().page(Ok(page(status, "x", 0, None)));
+            let (result, elapsed) = wait_on(&api, false).await;
+            let e = error(result);
+            assert_eq!(e.exit_code(), 3, "{status}: {e}");
+            assert!(e.message().contains(status), "{e}");
+            assert_eq!((api.count("findings_page"), elapsed), (1, Duration::ZERO));
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn scan_not_found_is_retried_during_the_grace_period() {
+        let api = Scripted::new()
+            .page(Err(service("ScanNotFoundException")))
+            .page(Err(service("ScanNotFoundException")))
+            .page(Ok(page("COMPLETE", "x", 0, None)));
+        let (result, _) = wait_on(&api, false).await;
+        assert!(result.is_ok());
+        assert_eq!(api.count("start_scan"), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn scan_not_found_after_the_grace_period_is_exit_3_with_advice() {
+        let api = Scripted::new().page(Err(service("ScanNotFoundException")));
+        let (result, elapsed) = wait_on(&api, false).await;
+        let e = error(result);
+        assert_eq!(e.exit_code(), 3);
+        assert!(e.message().contains("--start-scan"), "{e}");
+        assert!(
+            elapsed >= Duration::from_secs(60) && elapsed < Duration::from_secs(120),
+            "gives up once the grace is over: {elapsed:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_scan_that_never_finishes_times_out_at_the_deadline_not_after() {
+        let api = Scripted::new().page(Ok(page("IN_PROGRESS", "x", 0, None)));
+        let (result, elapsed) = wait_on(&api, false).await;
+        let e = error(result);
+        assert_eq!(e.exit_code(), 3);
+        assert!(
+            e.message().contains("timed out") && e.message().contains("IN_PROGRESS"),
+            "{e}"
+        );
+        assert_eq!(
+            elapsed,
+            Duration::from_secs(600),
+            "the last sleep is cut to the deadline"
+        );
+        // Backoff: 600 s at 5 s doubling to a 30 s cap is nowhere near 120 polls.
+        assert!(
+            api.count("findings_page") < 40,
+            "{}",
+            api.count("findings_page")
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn transient_errors_are_ridden_out_and_still_failing_at_the_deadline_is_exit_4() {
+        let api = Scripted::new()
+            .page(Err(service("ThrottlingException")))
+            .page(Err(ApiError::Transport("connection reset".into())))
+            .page(Ok(page("COMPLETE", "x", 1, None)));
+        assert!(wait_on(&api, false).await.0.is_ok());
+
+        let api = Scripted::new().page(Err(service("ServerException")));
+        let e = error(wait_on(&api, false).await.0);
+        assert_eq!(e.exit_code(), 4);
+        assert!(e.message().contains("ServerException"), "{e}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn access_denied_is_exit_4_at_once() {
+        let api = Scripted::new().page(Err(service("AccessDeniedException")));
+        let (result, elapsed) = wait_on(&api, false).await;
+        let e = error(result);
+        assert_eq!((e.exit_code(), elapsed), (4, Duration::ZERO));
+        assert!(e.message().contains("ecr:DescribeImageScanFindings"), "{e}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn start_scan_is_asked_once_then_polled() {
+        let api = Scripted::new()
+            .page(Err(service("ScanNotFoundException")))
+            .page(Ok(page("IN_PROGRESS", "x", 0, None)))
+            .page(Ok(page("COMPLETE", "x", 0, None)))
+            .start(Ok(()));
+        assert!(wait_on(&api, true).await.0.is_ok());
+        assert_eq!(api.count("start_scan"), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn start_scan_retries_transient_faults_but_not_limit_exceeded() {
+        let api = Scripted::new()
+            .page(Err(service("ScanNotFoundException")))
+            .page(Ok(page("COMPLETE", "x", 0, None)))
+            .start(Err(service("ThrottlingException")))
+            .start(Ok(()));
+        assert!(wait_on(&api, true).await.0.is_ok());
+        assert_eq!(api.count("start_scan"), 2);
+
+        let api = Scripted::new()
+            .page(Err(service("ScanNotFoundException")))
+            .page(Ok(page("COMPLETE", "x", 0, None)))
+            .start(Err(service("LimitExceededException")));
+        assert!(wait_on(&api, true).await.0.is_ok());
+        assert_eq!(api.count("start_scan"), 1);
+
+        let api = Scripted::new()
+            .page(Err(service("ScanNotFoundException")))
+            .start(Err(service("AccessDeniedException")));
+        let e = error(wait_on(&api, true).await.0);
+        assert!(e.message().contains("ecr:StartImageScan"), "{e}");
+        assert_eq!(e.exit_code(), 4);
+    }
 
     #[test]
     fn schedule_grows_from_poll_to_max_and_stays_in_bounds() {

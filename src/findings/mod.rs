@@ -428,24 +428,30 @@ fn count_mismatch(findings: &[Finding], expected: &BTreeMap<String, u64>) -> Opt
     ))
 }
 
+/// A finding with only an id and a severity label, for tests across the crate.
+#[cfg(test)]
+pub(crate) fn test_finding(id: &str, label: &str) -> Finding {
+    Finding {
+        id: id.into(),
+        severity: Finding::severity_from_label(label),
+        severity_label: label.into(),
+        packages: vec![],
+        fix: Fix::Unknown,
+        exploit_available: None,
+        cvss: None,
+        title: None,
+        description: None,
+        url: None,
+        status: FindingStatus::Active,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn finding(id: &str, label: &str) -> Finding {
-        Finding {
-            id: id.into(),
-            severity: Finding::severity_from_label(label),
-            severity_label: label.into(),
-            packages: vec![],
-            fix: Fix::Unknown,
-            exploit_available: None,
-            cvss: None,
-            title: None,
-            description: None,
-            url: None,
-            status: FindingStatus::Active,
-        }
+        test_finding(id, label)
     }
 
     #[test]

@@ -81,7 +81,7 @@ pub fn compile_glob(pattern: &str) -> Result<GlobMatcher, String> {
 }
 
 pub fn parse(text: &str, path: &str) -> Result<PolicyFile, ConfigError> {
-    let mut cx = Cx {
+    let mut checker = FileChecker {
         text,
         path,
         problems: Vec::new(),
@@ -90,8 +90,8 @@ pub fn parse(text: &str, path: &str) -> Result<PolicyFile, ConfigError> {
         Ok(root) => root,
         Err(e) => {
             let at = e.span().map(|s| s.start).unwrap_or(0);
-            cx.problem(at, format!("invalid TOML: {}", e.message().trim()));
-            return Err(cx.into_error());
+            checker.problem(at, format!("invalid TOML: {}", e.message().trim()));
+            return Err(checker.into_error());
         }
     };
     let mut file = PolicyFile::default();
@@ -99,31 +99,31 @@ pub fn parse(text: &str, path: &str) -> Result<PolicyFile, ConfigError> {
         let at = key.span().start;
         match key.get_ref().as_ref() {
             "fail-on" => {
-                file.fail_on = cx.string(value).and_then(|s| cx.parsed::<FailOn>(value, s));
+                file.fail_on = checker.string(value).and_then(|s| checker.parsed::<FailOn>(value, s));
             }
             "ignore-unfixed" => match value.get_ref() {
                 DeValue::Boolean(b) => file.ignore_unfixed = Some(*b),
-                _ => cx.problem(value.span().start, "`ignore-unfixed` must be true or false"),
+                _ => checker.problem(value.span().start, "`ignore-unfixed` must be true or false"),
             },
             "treat-unknown-as" => {
-                file.treat_unknown_as = cx.string(value).and_then(|s| cx.parsed::<Severity>(value, s));
+                file.treat_unknown_as = checker.string(value).and_then(|s| checker.parsed::<Severity>(value, s));
             }
-            "max" => file.budgets = cx.budgets(value),
-            "allow" => file.allow = cx.allow_list(value),
-            other => cx.problem(
+            "max" => file.budgets = checker.budgets(value),
+            "allow" => file.allow = checker.allow_list(value),
+            other => checker.problem(
                 at,
                 format!("unknown key `{other}` (expected fail-on, ignore-unfixed, treat-unknown-as, max, allow)"),
             ),
         }
     }
-    if cx.problems.is_empty() {
+    if checker.problems.is_empty() {
         Ok(file)
     } else {
-        Err(cx.into_error())
+        Err(checker.into_error())
     }
 }
 
-struct Cx<'a> {
+struct FileChecker<'a> {
     text: &'a str,
     path: &'a str,
     problems: Vec<Problem>,
@@ -131,7 +131,7 @@ struct Cx<'a> {
 
 type Value<'i> = Spanned<DeValue<'i>>;
 
-impl Cx<'_> {
+impl FileChecker<'_> {
     fn problem(&mut self, offset: usize, message: impl Into<String>) {
         let (line, column) = line_column(self.text, offset);
         self.problems.push(Problem {

@@ -14,7 +14,7 @@ struct Report<'a> {
     verdict: Verdict,
     exit_code: u8,
     fail_on: String,
-    images: Vec<Image<'a>>,
+    images: Vec<ImageReport<'a>>,
     warnings: Vec<String>,
 }
 
@@ -25,7 +25,7 @@ struct Tool {
 }
 
 #[derive(Serialize)]
-struct Image<'a> {
+struct ImageReport<'a> {
     repository: &'a str,
     registry_id: Option<&'a str>,
     region: Option<&'a str>,
@@ -93,8 +93,8 @@ pub fn write(eval: &Evaluation, out: &mut impl Write, include_findings: bool) ->
     out.write_all(b"\n")
 }
 
-fn image(i: &ImageEvaluation, include_findings: bool) -> Image<'_> {
-    Image {
+fn image(i: &ImageEvaluation, include_findings: bool) -> ImageReport<'_> {
+    ImageReport {
         repository: &i.image.repository,
         registry_id: i.image.registry_id.as_deref(),
         region: i.image.region.as_deref(),

@@ -12,4 +12,5 @@ mod integrations;
 mod live;
 mod moto;
 mod reports;
+mod structure;
 mod util;

@@ -1,0 +1,150 @@
+//! A [`ScanApi`] that answers from a script, for unit tests of the steps without HTTP. Each call
+//! takes the next scripted answer; the last answer of a call repeats, as a server that keeps
+//! saying the same thing. Every call is logged so tests can assert what was asked.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use super::api::{ApiError, FindingsPage, ImageDetail, Manifest, ScanApi};
+use crate::findings::{test_finding, Finding, Image, ScanInfo, ScanKind};
+
+#[derive(Default)]
+struct Script {
+    describe: VecDeque<Result<ImageDetail, ApiError>>,
+    pages: VecDeque<Result<FindingsPage, ApiError>>,
+    manifests: VecDeque<Result<Manifest, ApiError>>,
+    starts: VecDeque<Result<(), ApiError>>,
+    scan_type: VecDeque<Result<ScanKind, ApiError>>,
+    calls: Vec<String>,
+}
+
+/// The scripted client; clones share one script.
+#[derive(Clone, Default)]
+pub struct Scripted(Arc<Mutex<Script>>);
+
+fn next<T: Clone>(queue: &mut VecDeque<T>, what: &str) -> T {
+    match queue.len() {
+        0 => panic!("no scripted answer for {what}"),
+        1 => queue[0].clone(),
+        _ => queue.pop_front().expect("non-empty"),
+    }
+}
+
+impl Scripted {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn describe(self, answer: Result<ImageDetail, ApiError>) -> Self {
+        self.0.lock().unwrap().describe.push_back(answer);
+        self
+    }
+
+    pub fn page(self, answer: Result<FindingsPage, ApiError>) -> Self {
+        self.0.lock().unwrap().pages.push_back(answer);
+        self
+    }
+
+    pub fn manifest(self, answer: Result<Manifest, ApiError>) -> Self {
+        self.0.lock().unwrap().manifests.push_back(answer);
+        self
+    }
+
+    pub fn start(self, answer: Result<(), ApiError>) -> Self {
+        self.0.lock().unwrap().starts.push_back(answer);
+        self
+    }
+
+    pub fn scan_type(self, answer: Result<ScanKind, ApiError>) -> Self {
+        self.0.lock().unwrap().scan_type.push_back(answer);
+        self
+    }
+
+    /// Every call so far, e.g. `findings_page app@sha256:… token=t2`.
+    pub fn calls(&self) -> Vec<String> {
+        self.0.lock().unwrap().calls.clone()
+    }
+
+    pub fn count(&self, prefix: &str) -> usize {
+        self.calls()
+            .iter()
+            .filter(|c| c.starts_with(prefix))
+            .count()
+    }
+
+    fn log(&self, call: String) {
+        self.0.lock().unwrap().calls.push(call);
+    }
+}
+
+impl ScanApi for Scripted {
+    async fn describe_image(&self, image: &Image) -> Result<ImageDetail, ApiError> {
+        self.log(format!("describe_image {image}"));
+        next(&mut self.0.lock().unwrap().describe, "describe_image")
+    }
+
+    async fn findings_page(
+        &self,
+        image: &Image,
+        token: Option<&str>,
+    ) -> Result<FindingsPage, ApiError> {
+        self.log(format!(
+            "findings_page {image} token={}",
+            token.unwrap_or("-")
+        ));
+        next(&mut self.0.lock().unwrap().pages, "findings_page")
+    }
+
+    async fn manifest(&self, image: &Image, _media_types: &[&str]) -> Result<Manifest, ApiError> {
+        self.log(format!("manifest {image}"));
+        next(&mut self.0.lock().unwrap().manifests, "manifest")
+    }
+
+    async fn start_scan(&self, image: &Image) -> Result<(), ApiError> {
+        self.log(format!("start_scan {image}"));
+        next(&mut self.0.lock().unwrap().starts, "start_scan")
+    }
+
+    async fn registry_scan_type(&self) -> Result<ScanKind, ApiError> {
+        self.log("registry_scan_type".to_string());
+        next(&mut self.0.lock().unwrap().scan_type, "registry_scan_type")
+    }
+
+    fn region(&self) -> &str {
+        "us-east-1"
+    }
+}
+
+/// A page with `status`, `n` HIGH findings named `{prefix}-{i}`, and a next token.
+pub fn page(status: &str, prefix: &str, n: usize, next_token: Option<&str>) -> FindingsPage {
+    let findings: Vec<Finding> = (0..n)
+        .map(|i| test_finding(&format!("{prefix}-{i}"), "HIGH"))
+        .collect();
+    FindingsPage {
+        scan: ScanInfo {
+            kind: ScanKind::Basic,
+            status: status.to_string(),
+            description: None,
+            completed_at: None,
+        },
+        has_findings_object: true,
+        counts: BTreeMap::from([("HIGH".to_string(), n as u64)]),
+        findings,
+        next_token: next_token.map(str::to_string),
+    }
+}
+
+pub fn service(code: &str) -> ApiError {
+    ApiError::Service {
+        code: code.to_string(),
+        message: format!("scripted {code}"),
+    }
+}
+
+pub fn image() -> Image {
+    Image {
+        repository: "app/web".into(),
+        digest: Some(format!("sha256:{}", "a".repeat(64))),
+        ..Image::default()
+    }
+}
