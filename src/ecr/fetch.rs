@@ -116,7 +116,9 @@ mod tests {
             .page(Ok(page("COMPLETE", "p1", 3, Some("t1"))))
             .page(Ok(page("COMPLETE", "p2", 2, Some("t2"))))
             .page(Ok(page("COMPLETE", "p3", 1, None)));
-        let all = read(&api).await.ok().expect("read");
+        let Ok(all) = read(&api).await else {
+            panic!("read")
+        };
         assert_eq!(all.findings.len(), 6);
         assert_eq!(all.findings[5].id, "p3-0");
         let tokens: Vec<String> = api

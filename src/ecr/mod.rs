@@ -274,7 +274,9 @@ mod tests {
         let image = &images[0];
         assert_eq!(image.image.repository, "app/web");
         assert_eq!(image.image.tag.as_deref(), Some("v1"));
-        let error = image.findings.as_ref().err().expect("an error");
+        let Err(error) = &image.findings else {
+            panic!("an error")
+        };
         assert_eq!(error.exit_code(), 4);
         assert!(matches!(&image.source, Source::Ecr { reference } if reference == "app/web:v1"));
     }

@@ -55,6 +55,7 @@ impl Scripted {
         self
     }
 
+    #[allow(dead_code)] // scripted for the settling rules
     pub fn scan_type(self, answer: Result<ScanKind, ApiError>) -> Self {
         self.0.lock().unwrap().scan_type.push_back(answer);
         self
