@@ -206,6 +206,9 @@ pub struct WaitOptions {
     /// How long "scan not found" is retried after the start (scan on push registers late)
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration, env = "ECR_SCAN_GATE_SCAN_GRACE")]
     pub scan_grace: Duration,
+    /// Under enhanced scanning, judge findings only once they stayed the same this long (or the scan completed this long ago); 0 judges the first answer
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration, env = "ECR_SCAN_GATE_SETTLE")]
+    pub settle: Duration,
     /// Start a basic scan when none exists (one manual scan per image per 24 h)
     #[arg(long, env = "ECR_SCAN_GATE_START_SCAN", value_parser = BoolishValueParser::new())]
     pub start_scan: bool,
@@ -311,6 +314,7 @@ impl From<&WaitOptions> for WaitSettings {
             poll_interval: o.poll_interval,
             max_poll_interval: o.max_poll_interval,
             scan_grace: o.scan_grace,
+            settle: o.settle,
             start_scan: o.start_scan,
         }
     }

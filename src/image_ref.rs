@@ -102,7 +102,8 @@ fn parse_registry(host: &str) -> Option<(String, String)> {
     valid.then(|| (account.to_string(), region.to_string()))
 }
 
-fn is_digest(text: &str) -> bool {
+/// `sha256:` and 64 lowercase hex digits: the only digest form ECR gives.
+pub fn is_digest(text: &str) -> bool {
     text.strip_prefix("sha256:").is_some_and(|hex| {
         hex.len() == 64
             && hex

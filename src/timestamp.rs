@@ -51,6 +51,12 @@ pub fn now_to_the_second() -> String {
         .unwrap_or_else(|_| "1970-01-01T00:00:00".to_string())
 }
 
+/// How long ago an RFC 3339 time was; `None` for an unreadable or future time.
+pub fn age(rfc3339: &str) -> Option<std::time::Duration> {
+    let then = OffsetDateTime::parse(rfc3339.trim(), &Rfc3339).ok()?;
+    std::time::Duration::try_from(OffsetDateTime::now_utc() - then).ok()
+}
+
 /// Today's date in UTC: allowlist entries expire at the end of their date, UTC.
 pub fn today_utc() -> Date {
     OffsetDateTime::now_utc().date()
@@ -82,6 +88,14 @@ mod tests {
             from_epoch_parts(1763630071, 512_000_000).unwrap(),
             "2025-11-20T09:14:31.512Z"
         );
+    }
+
+    #[test]
+    fn age_of_a_past_time_and_none_for_the_future() {
+        let age = age("2020-01-01T00:00:00Z").unwrap();
+        assert!(age > std::time::Duration::from_secs(5 * 365 * 86_400));
+        assert_eq!(super::age("2999-01-01T00:00:00Z"), None);
+        assert_eq!(super::age("soon"), None);
     }
 
     #[test]

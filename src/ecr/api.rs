@@ -28,20 +28,34 @@ pub struct Manifest {
 #[derive(Clone, Debug, PartialEq)]
 pub struct FindingsPage {
     pub scan: ScanInfo,
-    /// Whether the answer had an `imageScanFindings` object at all (absent is not "clean").
-    pub has_findings_object: bool,
+    /// Whether `imageScanFindings.findings` (basic) was in the answer: absent is not "clean".
+    pub basic_list: bool,
+    /// Whether `imageScanFindings.enhancedFindings` was in the answer: until Inspector has
+    /// delivered, an enhanced scan answers without it.
+    pub enhanced_list: bool,
     pub findings: Vec<Finding>,
     /// ECR's `findingSeverityCounts`, labels as ECR writes them.
     pub counts: BTreeMap<String, u64>,
     pub next_token: Option<String>,
 }
 
+/// `GetRegistryScanningConfiguration`: which registry answered, and how it scans.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegistryScanning {
+    pub registry_id: Option<String>,
+    pub kind: ScanKind,
+}
+
 /// A failed call, classified once so the steps can match on what matters to them.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ApiError {
-    /// The service answered with an error code.
+    /// The service answered with an error code (and the HTTP status it came with).
     #[error("{code}: {message}")]
-    Service { code: String, message: String },
+    Service {
+        code: String,
+        message: String,
+        status: u16,
+    },
     /// No answer: network, timeout, credentials, or a response that could not be read.
     #[error("{0}")]
     Transport(String),
@@ -66,17 +80,15 @@ impl ApiError {
         }
     }
 
-    /// Worth trying again ourselves (throttling, server errors, network): the SDK's own retries
-    /// were off or exhausted for this call.
+    /// Worth trying again: what the SDK's standard retry calls transient (its throttling and
+    /// transient error codes), any HTTP 5xx whatever its body, and the network.
     pub fn is_transient(&self) -> bool {
         match self {
-            ApiError::Service { code, .. } => matches!(
-                code.as_str(),
-                "ThrottlingException"
-                    | "ServerException"
-                    | "ServiceUnavailableException"
-                    | "InternalFailure"
-            ),
+            ApiError::Service { code, status, .. } => {
+                *status >= 500
+                    || THROTTLING.contains(&code.as_str())
+                    || TRANSIENT.contains(&code.as_str())
+            }
             ApiError::Transport(_) => true,
             ApiError::BadAnswer(_) => false,
         }
@@ -85,7 +97,7 @@ impl ApiError {
     /// The exit-4 error for `action` (an IAM action such as `ecr:DescribeImages`) on `what`.
     pub fn into_image_error(self, action: &str, what: &Image) -> ImageError {
         ImageError::aws(match self {
-            ApiError::Service { code, message } => {
+            ApiError::Service { code, message, .. } => {
                 let hint = hint(&code, action);
                 let message = if message.is_empty() { String::new() } else { format!(": {message}") };
                 format!("{action} failed for {what}: {code}{message}{hint}")
@@ -98,6 +110,34 @@ impl ApiError {
         })
     }
 }
+
+/// The SDK's standard retry classifier's throttling codes (aws-runtime `THROTTLING_ERRORS`).
+const THROTTLING: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "TransactionInProgressException",
+    "RequestLimitExceeded",
+    "BandwidthLimitExceeded",
+    "LimitExceededException",
+    "RequestThrottled",
+    "SlowDown",
+    "PriorRequestNotComplete",
+    "EC2ThrottledException",
+];
+
+/// The SDK's transient error codes (aws-runtime `TRANSIENT_ERRORS`), plus ECR's own 5xx names.
+const TRANSIENT: &[&str] = &[
+    "RequestTimeout",
+    "RequestTimeoutException",
+    "InternalError",
+    "InternalFailure",
+    "ServerException",
+    "ServiceUnavailableException",
+];
 
 fn hint(code: &str, action: &str) -> String {
     match code {
@@ -148,7 +188,7 @@ pub trait ScanApi: Clone + Send + Sync + 'static {
 
     /// `GetRegistryScanningConfiguration`: basic or enhanced scanning in the caller's
     /// registry (ECR answers for no other).
-    fn registry_scan_type(&self) -> impl Future<Output = Result<ScanKind, ApiError>> + Send;
+    fn registry_scanning(&self) -> impl Future<Output = Result<RegistryScanning, ApiError>> + Send;
 
     /// The region this client talks to, for reports.
     fn region(&self) -> &str;

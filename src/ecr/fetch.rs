@@ -3,8 +3,12 @@
 //! partial read must never be judged).
 
 use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
 
-use super::api::{ApiError, FindingsPage, ScanApi};
+use backon::{ExponentialBuilder, Retryable};
+use tokio::time::Instant;
+
+use super::api::{FindingsPage, ScanApi};
 use crate::findings::status::{classify, Usability};
 use crate::findings::{Finding, Image, ImageError, ScanInfo};
 
@@ -28,7 +32,7 @@ pub struct AllFindings {
     pub counts: BTreeMap<String, u64>,
 }
 
-/// One page. A usable status without an `imageScanFindings` object is a malformed answer.
+/// One page.
 pub async fn page<A: ScanApi>(
     api: &A,
     image: &Image,
@@ -46,20 +50,80 @@ pub async fn page<A: ScanApi>(
             PageError::Failed(error)
         }
     })?;
-    if !page.has_findings_object && classify(&page.scan.status, None) == Usability::Usable {
-        let error = ApiError::malformed_findings(image, "imageScanFindings for a usable scan")
-            .into_image_error("ecr:DescribeImageScanFindings", image);
-        return Err(PageError::Failed(error));
-    }
     Ok(page)
 }
 
-/// Reads the pages after `first` (which the waiter already fetched) and returns them all.
+/// One page, with transient faults (throttling, 5xx, network) tried again until `deadline`.
+pub async fn page_retrying<A: ScanApi>(
+    api: &A,
+    image: &Image,
+    token: Option<&str>,
+    deadline: Instant,
+) -> Result<FindingsPage, PageError> {
+    let remaining = deadline.saturating_duration_since(Instant::now());
+    let backoff = ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(500))
+        .with_max_delay(Duration::from_secs(10))
+        .with_jitter()
+        .without_max_times()
+        .with_total_delay(Some(remaining));
+    (|| page(api, image, token))
+        .retry(backoff)
+        .when(|e| matches!(e, PageError::Transient(_)))
+        .notify(|e, delay| {
+            if let PageError::Transient(e) = e {
+                tracing::warn!(image = %image, "{}; trying again in {delay:?}", e.message());
+            }
+        })
+        .await
+}
+
+/// Reads the pages after `first` (which the waiter already fetched) and returns them all. Every
+/// page must report the first page's status: a change means the scan moved under the read, so
+/// the read starts again once, and a second change is an AWS error. A partial read is never
+/// returned.
 pub async fn all_findings<A: ScanApi>(
     api: &A,
     image: &Image,
     first: FindingsPage,
+    deadline: Instant,
 ) -> Result<AllFindings, ImageError> {
+    let mut first = first;
+    let mut restarted = false;
+    loop {
+        let from = first.scan.status.clone();
+        match read_from(api, image, first, deadline).await? {
+            Ok(all) => return Ok(all),
+            Err((to, page)) if !restarted => {
+                tracing::warn!(image = %image, "the scan status changed from {from} to {to} on page {page} while the findings were read; reading them again");
+                restarted = true;
+                first = page_retrying(api, image, None, deadline)
+                    .await
+                    .map_err(|e| page_error(e, image, 1))?;
+                if classify(&first.scan.status, None) != Usability::Usable {
+                    return Err(ImageError::aws(format!(
+                        "the scan of {image} became {} while its findings were being read: refusing to judge a partial read",
+                        first.scan.status
+                    )));
+                }
+            }
+            Err((to, page)) => {
+                return Err(ImageError::aws(format!(
+                    "the scan status of {image} changed again (from {from} to {to} on page {page}) while its findings were \
+                     read a second time: refusing to judge a partial read"
+                )))
+            }
+        }
+    }
+}
+
+/// One pass over the pages: `Ok(Err((status, page)))` when a page's status differs.
+async fn read_from<A: ScanApi>(
+    api: &A,
+    image: &Image,
+    first: FindingsPage,
+    deadline: Instant,
+) -> Result<Result<AllFindings, (String, usize)>, ImageError> {
     let FindingsPage {
         scan,
         mut findings,
@@ -75,26 +139,31 @@ pub async fn all_findings<A: ScanApi>(
                 "ecr:DescribeImageScanFindings repeated a nextToken after {pages} page(s) for {image}: refusing to judge a partial read"
             )));
         }
-        let page = match page(api, image, Some(&token)).await {
-            Ok(page) => page,
-            Err(PageError::Failed(e) | PageError::Transient(e)) => return Err(e),
-            Err(PageError::ScanNotFound) => {
-                return Err(ImageError::aws(format!(
-                    "the scan of {image} disappeared while its findings were being read (page {})",
-                    pages + 1
-                )))
-            }
-        };
+        let page = page_retrying(api, image, Some(&token), deadline)
+            .await
+            .map_err(|e| page_error(e, image, pages + 1))?;
         pages += 1;
+        if page.scan.status != scan.status {
+            return Ok(Err((page.scan.status, pages)));
+        }
         tracing::debug!(image = %image, page = pages, findings = page.findings.len(), "findings page");
         findings.extend(page.findings);
         next_token = page.next_token;
     }
-    Ok(AllFindings {
+    Ok(Ok(AllFindings {
         scan,
         findings,
         counts,
-    })
+    }))
+}
+
+fn page_error(e: PageError, image: &Image, page: usize) -> ImageError {
+    match e {
+        PageError::Failed(e) | PageError::Transient(e) => e,
+        PageError::ScanNotFound => ImageError::aws(format!(
+            "the scan of {image} disappeared while its findings were being read (page {page})"
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -107,7 +176,8 @@ mod tests {
             Ok(first) => first,
             Err(_) => panic!("first page"),
         };
-        all_findings(api, &image(), first).await
+        let deadline = Instant::now() + Duration::from_secs(60);
+        all_findings(api, &image(), first, deadline).await
     }
 
     #[tokio::test]
@@ -129,6 +199,33 @@ mod tests {
         assert_eq!(tokens, ["-", "t1", "t2"]);
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn a_status_change_mid_read_restarts_once_then_is_exit_4() {
+        let api = Scripted::new()
+            .page(Ok(page("COMPLETE", "p1", 1, Some("t1"))))
+            .page(Ok(page("ACTIVE", "p2", 1, None)))
+            .page(Ok(page("ACTIVE", "q1", 2, Some("u1"))))
+            .page(Ok(page("ACTIVE", "q2", 1, None)));
+        let Ok(all) = read(&api).await else {
+            panic!("one change restarts the read")
+        };
+        let ids: Vec<&str> = all.findings.iter().map(|f| f.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["q1-0", "q1-1", "q2-0"],
+            "only the second, whole read counts"
+        );
+
+        let api = Scripted::new()
+            .page(Ok(page("COMPLETE", "p1", 1, Some("t1"))))
+            .page(Ok(page("ACTIVE", "p2", 1, None)))
+            .page(Ok(page("ACTIVE", "q1", 1, Some("u1"))))
+            .page(Ok(page("COMPLETE", "q2", 1, None)));
+        let e = read(&api).await.err().expect("refused");
+        assert_eq!(e.exit_code(), 4);
+        assert!(e.message().contains("changed again"), "{e}");
+    }
+
     #[tokio::test]
     async fn a_repeating_token_is_an_aws_error_never_a_partial_read() {
         let api = Scripted::new()
@@ -139,32 +236,44 @@ mod tests {
         assert!(e.message().contains("repeated a nextToken"), "{e}");
     }
 
-    #[tokio::test]
-    async fn a_later_page_that_fails_fails_the_read() {
+    #[tokio::test(start_paused = true)]
+    async fn a_later_page_is_retried_within_the_deadline_then_fails_the_read() {
+        let api = Scripted::new()
+            .page(Ok(page("COMPLETE", "p1", 1, Some("t1"))))
+            .page(Err(service("ThrottlingException")))
+            .page(Err(service("ServerException")))
+            .page(Ok(page("COMPLETE", "p2", 1, None)));
+        let Ok(all) = read(&api).await else {
+            panic!("transient faults on page 2 are ridden out")
+        };
+        assert_eq!(all.findings.len(), 2);
+
+        let start = Instant::now();
         let api = Scripted::new()
             .page(Ok(page("COMPLETE", "p1", 1, Some("t1"))))
             .page(Err(service("ThrottlingException")));
         let e = read(&api).await.err().expect("refused");
         assert_eq!(e.exit_code(), 4);
+        assert!(e.message().contains("ThrottlingException"), "{e}");
+        let waited = start.elapsed();
+        assert!(
+            waited > Duration::from_secs(30) && waited <= Duration::from_secs(61),
+            "{waited:?}"
+        );
+        let api = Scripted::new()
+            .page(Ok(page("COMPLETE", "p1", 1, Some("t1"))))
+            .page(Err(service("AccessDeniedException")));
+        assert_eq!(api.count("findings_page"), 0);
+        let e = read(&api).await.err().expect("refused");
+        assert_eq!(
+            (e.exit_code(), api.count("findings_page")),
+            (4, 2),
+            "not retried"
+        );
         let api = Scripted::new()
             .page(Ok(page("COMPLETE", "p1", 1, Some("t1"))))
             .page(Err(service("ScanNotFoundException")));
         let e = read(&api).await.err().expect("refused");
         assert!(e.message().contains("disappeared"), "{e}");
-    }
-
-    #[tokio::test]
-    async fn a_usable_answer_without_a_findings_object_is_malformed() {
-        let mut bare = page("COMPLETE", "p", 0, None);
-        bare.has_findings_object = false;
-        let api = Scripted::new().page(Ok(bare.clone()));
-        match super::page(&api, &image(), None).await {
-            Err(PageError::Failed(e)) => assert!(e.message().contains("imageScanFindings"), "{e}"),
-            _ => panic!("a usable scan without findings must not be read as clean"),
-        }
-        // While the scan is still running there is nothing to read yet: that is not malformed.
-        bare.scan.status = "IN_PROGRESS".into();
-        let api = Scripted::new().page(Ok(bare));
-        assert!(super::page(&api, &image(), None).await.is_ok());
     }
 }

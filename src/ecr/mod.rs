@@ -13,6 +13,7 @@ pub mod wait;
 #[cfg(test)]
 mod scripted;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,8 +22,9 @@ use tokio::time::Instant;
 
 pub use api::ScanApi;
 
-use crate::findings::{Image, ImageError, ScannedImage, Source};
+use crate::findings::{Image, ImageError, ScanKind, ScannedImage, Source};
 use crate::image_ref::{Reference, Selector};
+use api::RegistryScanning;
 
 /// How long and how often to wait for a scan.
 #[derive(Clone, Debug)]
@@ -31,6 +33,9 @@ pub struct WaitSettings {
     pub poll_interval: Duration,
     pub max_poll_interval: Duration,
     pub scan_grace: Duration,
+    /// Under enhanced scanning, how long findings must stay the same (or the scan be complete)
+    /// before they are judged; zero judges the first usable answer.
+    pub settle: Duration,
     pub start_scan: bool,
 }
 
@@ -54,9 +59,21 @@ pub async fn gate<A: ScanApi>(
 ) -> Vec<ScannedImage> {
     let deadline = Instant::now() + wait.timeout;
     let semaphore = Arc::new(Semaphore::new(concurrency.max(1)));
+    let mut scanning: HashMap<String, Option<RegistryScanning>> = HashMap::new();
     let mut tasks = Vec::with_capacity(targets.len());
     for (reference, api) in targets {
         let base = base_image(&reference, registry_id.as_deref(), api.region());
+        if !scanning.contains_key(api.region()) {
+            let answer = match api.registry_scanning().await {
+                Ok(answer) => Some(answer),
+                Err(e) => {
+                    tracing::debug!(region = api.region(), error = %e, "cannot read the registry scanning configuration (IAM ecr:GetRegistryScanningConfiguration); treating the registry as enhanced, the safe side");
+                    None
+                }
+            };
+            scanning.insert(api.region().to_string(), answer);
+        }
+        let kind = scan_kind(scanning[api.region()].as_ref(), &base);
         let source = Source::Ecr {
             reference: reference.original.clone(),
         };
@@ -66,7 +83,7 @@ pub async fn gate<A: ScanApi>(
             let (base, source) = (base.clone(), source.clone());
             tokio::spawn(async move {
                 let _permit = semaphore.acquire_owned().await;
-                gate_one(&api, base, source, &wait, deadline, mode).await
+                gate_one(&api, base, source, &wait, kind, deadline, mode).await
             })
         };
         tasks.push((task, base, source));
@@ -85,6 +102,16 @@ pub async fn gate<A: ScanApi>(
         }
     }
     images
+}
+
+/// How the image's registry scans. ECR tells only the caller's own registry; another one, or a
+/// configuration that could not be read, is taken as enhanced: waiting for findings to settle
+/// costs time, judging findings still arriving costs a false pass.
+fn scan_kind(config: Option<&RegistryScanning>, image: &Image) -> ScanKind {
+    match config {
+        Some(c) if image.registry_id.is_none() || image.registry_id == c.registry_id => c.kind,
+        _ => ScanKind::Enhanced,
+    }
 }
 
 /// The image a reference names before anything is resolved.
@@ -114,16 +141,17 @@ async fn gate_one<A: ScanApi>(
     base: Image,
     source: Source,
     wait: &WaitSettings,
+    kind: ScanKind,
     deadline: Instant,
     mode: Mode,
 ) -> Vec<ScannedImage> {
-    let targets = match resolve::resolve(api, &base).await {
+    let targets = match resolve::resolve(api, &base, wait.scan_grace, deadline).await {
         Ok(targets) => targets,
         Err(error) => return vec![ScannedImage::failed(base, source, None, error)],
     };
     let mut images = Vec::with_capacity(targets.len());
     for image in targets {
-        images.push(scan_one(api, image, source.clone(), wait, deadline, mode).await);
+        images.push(scan_one(api, image, source.clone(), wait, kind, deadline, mode).await);
     }
     images
 }
@@ -133,10 +161,11 @@ async fn scan_one<A: ScanApi>(
     image: Image,
     source: Source,
     wait: &WaitSettings,
+    kind: ScanKind,
     deadline: Instant,
     mode: Mode,
 ) -> ScannedImage {
-    let first = match wait::until_usable(api, &image, wait, deadline).await {
+    let first = match wait::until_usable(api, &image, wait, kind, deadline).await {
         Ok(page) => page,
         Err(wait::WaitError { error, scan }) => {
             return ScannedImage::failed(image, source, scan, error)
@@ -144,7 +173,7 @@ async fn scan_one<A: ScanApi>(
     };
     match mode {
         Mode::Wait => ScannedImage::with_findings(image, source, first.scan, Vec::new(), None),
-        Mode::Check => match fetch::all_findings(api, &image, first).await {
+        Mode::Check => match fetch::all_findings(api, &image, first, deadline).await {
             Ok(all) => ScannedImage::with_findings(
                 image,
                 source,
@@ -169,6 +198,7 @@ mod tests {
             poll_interval: Duration::from_secs(1),
             max_poll_interval: Duration::from_secs(5),
             scan_grace: Duration::from_secs(10),
+            settle: Duration::ZERO,
             start_scan: false,
         }
     }
@@ -185,6 +215,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_tag_is_resolved_once_and_everything_after_uses_the_digest() {
         let api = Scripted::new()
+            .scan_type(Ok(ScanKind::Basic))
             .describe(Ok(ImageDetail {
                 digest: digest('d'),
                 registry_id: Some("123456789012".into()),
@@ -201,7 +232,12 @@ mod tests {
         assert_eq!(image.image.digest, Some(digest('d')));
         assert_eq!(image.image.registry_id.as_deref(), Some("123456789012"));
         assert_eq!(api.count("describe_image"), 1);
-        let polls: Vec<String> = api.calls().into_iter().skip(1).collect();
+        let polls: Vec<String> = api
+            .calls()
+            .into_iter()
+            .filter(|c| c.starts_with("findings_page"))
+            .collect();
+        assert_eq!(polls.len(), 3);
         assert!(
             polls.iter().all(|c| c.contains(&digest('d'))),
             "every call after resolving names the digest: {polls:?}"
@@ -211,6 +247,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn wait_mode_reads_only_the_first_page() {
         let api = Scripted::new()
+            .scan_type(Ok(ScanKind::Basic))
             .describe(Ok(ImageDetail {
                 digest: digest('d'),
                 registry_id: None,
@@ -233,6 +270,7 @@ mod tests {
             ]
         });
         let api = Scripted::new()
+            .scan_type(Ok(ScanKind::Basic))
             .describe(Ok(ImageDetail {
                 digest: digest('i'),
                 registry_id: None,
@@ -267,8 +305,8 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_panicked_image_task_fails_the_gate_and_keeps_its_reference() {
-        // No scripted answer at all: the scripted client panics inside the task.
-        let api = Scripted::new();
+        // No scripted answer to describe: the scripted client panics inside the task.
+        let api = Scripted::new().scan_type(Ok(ScanKind::Basic));
         let images = run(&api, "app/web:v1", Mode::Check).await;
         assert_eq!(images.len(), 1);
         let image = &images[0];

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
-use super::api::{ApiError, FindingsPage, ImageDetail, Manifest, ScanApi};
+use super::api::{ApiError, FindingsPage, ImageDetail, Manifest, RegistryScanning, ScanApi};
 use crate::findings::{test_finding, Finding, Image, ScanInfo, ScanKind};
 
 #[derive(Default)]
@@ -55,7 +55,6 @@ impl Scripted {
         self
     }
 
-    #[allow(dead_code)] // scripted for the settling rules
     pub fn scan_type(self, answer: Result<ScanKind, ApiError>) -> Self {
         self.0.lock().unwrap().scan_type.push_back(answer);
         self
@@ -106,9 +105,13 @@ impl ScanApi for Scripted {
         next(&mut self.0.lock().unwrap().starts, "start_scan")
     }
 
-    async fn registry_scan_type(&self) -> Result<ScanKind, ApiError> {
-        self.log("registry_scan_type".to_string());
-        next(&mut self.0.lock().unwrap().scan_type, "registry_scan_type")
+    async fn registry_scanning(&self) -> Result<RegistryScanning, ApiError> {
+        self.log("registry_scanning".to_string());
+        let kind = next(&mut self.0.lock().unwrap().scan_type, "registry_scanning")?;
+        Ok(RegistryScanning {
+            registry_id: Some("123456789012".into()),
+            kind,
+        })
     }
 
     fn region(&self) -> &str {
@@ -128,7 +131,8 @@ pub fn page(status: &str, prefix: &str, n: usize, next_token: Option<&str>) -> F
             description: None,
             completed_at: None,
         },
-        has_findings_object: true,
+        basic_list: true,
+        enhanced_list: false,
         counts: BTreeMap::from([("HIGH".to_string(), n as u64)]),
         findings,
         next_token: next_token.map(str::to_string),
@@ -136,9 +140,15 @@ pub fn page(status: &str, prefix: &str, n: usize, next_token: Option<&str>) -> F
 }
 
 pub fn service(code: &str) -> ApiError {
+    let status = if code.starts_with("Server") || code.starts_with("ServiceUnavailable") {
+        500
+    } else {
+        400
+    };
     ApiError::Service {
         code: code.to_string(),
         message: format!("scripted {code}"),
+        status,
     }
 }
 

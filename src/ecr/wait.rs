@@ -3,16 +3,17 @@
 //! call whose first page is kept for the fetch, with exponential backoff and jitter between
 //! `--poll-interval` and `--max-poll-interval`, never sleeping past `--timeout`.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use backon::{BackoffBuilder, ExponentialBuilder, Retryable};
 use tokio::time::Instant;
 
-use super::api::{FindingsPage, ScanApi};
+use super::api::{ApiError, FindingsPage, ScanApi};
 use super::fetch::{self, PageError};
 use super::WaitSettings;
 use crate::findings::status::{classify, not_found_message, Usability};
-use crate::findings::{Image, ImageError, ScanInfo};
+use crate::findings::{Image, ImageError, ScanInfo, ScanKind};
 
 /// Why waiting ended without a usable scan, with the last status seen for the reports.
 pub struct WaitError {
@@ -20,16 +21,18 @@ pub struct WaitError {
     pub scan: Option<ScanInfo>,
 }
 
-/// Delays between polls: doubling from the poll interval with up to 100% jitter, capped at the
-/// max poll interval. `seed` makes the jitter repeatable for tests.
+/// Delays between polls: doubling from the poll interval, with jitter, up to the max poll
+/// interval. The jitter stays once the cap is reached (delays vary within `[max/2, max]`), so
+/// gates started together never poll in lockstep. `seed` makes the jitter repeatable for tests.
 pub fn schedule(
     poll: Duration,
     max: Duration,
     seed: Option<u64>,
 ) -> impl Iterator<Item = Duration> {
+    // backon adds up to 100% of the capped delay as jitter: capping at max/2 gives [max/2, max).
     let mut builder = ExponentialBuilder::default()
         .with_min_delay(poll)
-        .with_max_delay(max)
+        .with_max_delay(max / 2)
         .with_factor(2.0)
         .with_jitter()
         .without_max_times();
@@ -47,12 +50,87 @@ pub fn next_sleep(delay: Duration, now: Instant, deadline: Instant) -> Option<Du
     Some(delay.min(remaining))
 }
 
-/// Polls until the scan is usable, an error status, or `deadline` (one `--timeout` for the
-/// whole run, however many images and platforms share it).
+/// The settle rule for enhanced scanning: ECR answers COMPLETE (or ACTIVE) before Amazon
+/// Inspector has delivered its findings, first with none, then a part, then all. An answer is
+/// judged only once it carries findings or counts and has stopped changing.
+pub struct Settle {
+    kind: ScanKind,
+    settle: Duration,
+    /// The counts and first-page size last seen, and since when they have not changed.
+    seen: Option<(BTreeMap<String, u64>, usize, Instant)>,
+}
+
+impl Settle {
+    /// For a registry that scans the `kind` way, waiting `settle` for findings to stop changing.
+    pub fn new(kind: ScanKind, settle: Duration) -> Self {
+        Settle {
+            kind,
+            settle,
+            seen: None,
+        }
+    }
+
+    /// `Ok(why it is settled)` or `Err(why not yet)`, for a usable page seen at `now`;
+    /// `completed_age` is how long ago ECR says the scan completed.
+    pub fn check(
+        &mut self,
+        page: &FindingsPage,
+        now: Instant,
+        completed_age: Option<Duration>,
+    ) -> Result<String, String> {
+        let no_list = !page.basic_list && !page.enhanced_list;
+        if self.kind == ScanKind::Basic {
+            return Ok("basic scanning: a usable answer is final".to_string());
+        }
+        if no_list {
+            self.seen = None;
+            return Err(
+                "no findings list at all yet: Amazon Inspector has not delivered".to_string(),
+            );
+        }
+        if self.settle.is_zero() {
+            return Ok("--settle 0: judging the first usable answer".to_string());
+        }
+        let counted: u64 = page.counts.values().sum();
+        if !page.enhanced_list && counted == 0 {
+            self.seen = None;
+            return Err(
+                "no enhancedFindings and no counts yet: Amazon Inspector has not delivered"
+                    .to_string(),
+            );
+        }
+        let show = |d: Duration| humantime::format_duration(Duration::from_secs(d.as_secs()));
+        if let Some(age) = completed_age.filter(|age| *age >= self.settle) {
+            return Ok(format!("the scan completed {} ago", show(age)));
+        }
+        let same = self
+            .seen
+            .as_ref()
+            .is_some_and(|(counts, n, _)| *counts == page.counts && *n == page.findings.len());
+        if !same {
+            self.seen = Some((page.counts.clone(), page.findings.len(), now));
+        }
+        let since = self.seen.as_ref().map_or(now, |(_, _, at)| *at);
+        let steady = now.saturating_duration_since(since);
+        if steady >= self.settle {
+            Ok(format!("the same findings for {}", show(steady)))
+        } else {
+            Err(format!(
+                "findings unchanged for {} of the {} --settle asks",
+                show(steady),
+                show(self.settle)
+            ))
+        }
+    }
+}
+
+/// Polls until the scan is usable (and, under enhanced scanning, settled), an error status, or
+/// `deadline` (one `--timeout` for the whole run, however many images and platforms share it).
 pub async fn until_usable<A: ScanApi>(
     api: &A,
     image: &Image,
     wait: &WaitSettings,
+    kind: ScanKind,
     deadline: Instant,
 ) -> Result<FindingsPage, WaitError> {
     let start = Instant::now();
@@ -60,6 +138,8 @@ pub async fn until_usable<A: ScanApi>(
     let mut delays = schedule(wait.poll_interval, wait.max_poll_interval, None);
     let mut scan_requested = false;
     let mut last_scan: Option<ScanInfo> = None;
+    let mut settle = Settle::new(kind, wait.settle);
+    let mut unsettled: Option<String> = None;
     loop {
         let answer = fetch::page(api, image, None).await;
         if !matches!(answer, Err(PageError::Transient(_))) {
@@ -67,9 +147,36 @@ pub async fn until_usable<A: ScanApi>(
         }
         let status = match answer {
             Ok(page) => match classify(&page.scan.status, page.scan.description.as_deref()) {
+                // Under basic scanning there is no later delivery: no list at all is malformed.
+                Usability::Usable
+                    if kind == ScanKind::Basic && !page.basic_list && !page.enhanced_list =>
+                {
+                    let error =
+                        ApiError::malformed_findings(image, "imageScanFindings for a usable scan")
+                            .into_image_error("ecr:DescribeImageScanFindings", image);
+                    return Err(WaitError {
+                        error,
+                        scan: Some(page.scan),
+                    });
+                }
                 Usability::Usable => {
-                    tracing::info!(image = %image, status = %page.scan.status, elapsed = ?start.elapsed(), "scan usable");
-                    return Ok(page);
+                    let age = page
+                        .scan
+                        .completed_at
+                        .as_deref()
+                        .and_then(crate::timestamp::age);
+                    match settle.check(&page, Instant::now(), age) {
+                        Ok(why) => {
+                            tracing::info!(image = %image, status = %page.scan.status, elapsed = ?start.elapsed(), settled = %why, "scan usable");
+                            return Ok(page);
+                        }
+                        Err(why) => {
+                            let status = format!("{} ({why})", page.scan.status);
+                            unsettled = Some(why);
+                            last_scan = Some(page.scan);
+                            status
+                        }
+                    }
                 }
                 Usability::Unusable(message) => {
                     return Err(WaitError {
@@ -124,13 +231,20 @@ pub async fn until_usable<A: ScanApi>(
                     scan: last_scan,
                 });
             }
-            return Err(WaitError {
-                error: ImageError::scan(format!(
-                    "timed out after {} waiting for the scan of {} (last status {status}); raise --timeout, or \
+            let error = match unsettled {
+                Some(why) => ImageError::scan(format!(
+                    "enhanced findings did not settle within {} for {image} ({why}); raise --timeout, or \
+                     --settle 0 to judge the first answer ECR gives",
+                    humantime::format_duration(wait.timeout),
+                )),
+                None => ImageError::scan(format!(
+                    "timed out after {} waiting for the scan of {image} (last status {status}); raise --timeout, or \
                      check the scan in the ECR console",
                     humantime::format_duration(wait.timeout),
-                    image
                 )),
+            };
+            return Err(WaitError {
+                error,
                 scan: last_scan,
             });
         };
@@ -148,7 +262,7 @@ async fn start_scan<A: ScanApi>(api: &A, image: &Image) -> Result<(), ImageError
         .with_max_times(2);
     let err = match (|| api.start_scan(image))
         .retry(retries)
-        .when(|e| e.is_transient())
+        .when(|e| e.is_transient() && e.code() != Some("LimitExceededException"))
         .await
     {
         Ok(()) => {
@@ -157,12 +271,14 @@ async fn start_scan<A: ScanApi>(api: &A, image: &Image) -> Result<(), ImageError
         }
         Err(err) => err,
     };
+    let says_enhanced = matches!(&err, ApiError::Service { message, .. } if message.to_ascii_lowercase().contains("enhanced"));
     match err.code() {
-        Some("LimitExceededException") => {
-            tracing::warn!(image = %image, "a scan already ran for this image in the last 24 hours; polling it");
-            Ok(())
-        }
-        Some("ValidationException") | Some("UnsupportedFeatureException") => {
+        // Asked only when no scan exists: refused, no scan will come, so waiting is pointless.
+        Some("LimitExceededException") => Err(ImageError::scan(format!(
+            "ECR refused to start a scan of {image} (LimitExceededException): an image can be scanned on demand \
+             only once every 24 hours, and no scan of it exists now; push a new image or wait a day"
+        ))),
+        Some("UnsupportedFeatureException") | Some("ValidationException") if says_enhanced || err.code() == Some("UnsupportedFeatureException") => {
             tracing::warn!(
                 image = %image,
                 "on-demand scans (--start-scan) are not available when the registry uses enhanced scanning; \
@@ -189,6 +305,7 @@ mod tests {
             poll_interval: Duration::from_secs(5),
             max_poll_interval: Duration::from_secs(30),
             scan_grace: Duration::from_secs(60),
+            settle: Duration::ZERO,
             start_scan,
         }
     }
@@ -199,8 +316,118 @@ mod tests {
     ) -> (Result<FindingsPage, WaitError>, Duration) {
         let wait = settings(start_scan);
         let start = Instant::now();
-        let result = until_usable(api, &image(), &wait, start + wait.timeout).await;
+        let result =
+            until_usable(api, &image(), &wait, ScanKind::Basic, start + wait.timeout).await;
         (result, start.elapsed())
+    }
+
+    async fn wait_with(
+        api: &Scripted,
+        wait: WaitSettings,
+        kind: ScanKind,
+    ) -> (Result<FindingsPage, WaitError>, Duration) {
+        let start = Instant::now();
+        let result = until_usable(api, &image(), &wait, kind, start + wait.timeout).await;
+        (result, start.elapsed())
+    }
+
+    fn settling(settle: u64) -> WaitSettings {
+        WaitSettings {
+            settle: Duration::from_secs(settle),
+            ..settings(false)
+        }
+    }
+
+    /// What ECR answers under enhanced scanning before Inspector delivers: COMPLETE with
+    /// `"findings": []`, no enhancedFindings, no counts, no timestamps.
+    fn undelivered() -> FindingsPage {
+        let mut p = page("COMPLETE", "x", 0, None);
+        p.counts.clear();
+        p.scan.kind = ScanKind::Enhanced;
+        p
+    }
+
+    fn delivered(n: usize, completed_at: Option<&str>) -> FindingsPage {
+        let mut p = page("COMPLETE", "CVE-CRIT", n, None);
+        p.basic_list = false;
+        p.enhanced_list = true;
+        p.scan.kind = ScanKind::Enhanced;
+        p.scan.completed_at = completed_at.map(str::to_string);
+        p
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn enhanced_findings_still_arriving_are_not_judged_until_they_settle() {
+        let api = Scripted::new()
+            .page(Ok(undelivered()))
+            .page(Ok(undelivered()))
+            .page(Ok(delivered(1, None)))
+            .page(Ok(delivered(2, None)));
+        let (result, elapsed) = wait_with(&api, settling(30), ScanKind::Enhanced).await;
+        let Ok(page) = result else { panic!("settled") };
+        assert_eq!(
+            page.findings.len(),
+            2,
+            "the full set is judged, not the first answer"
+        );
+        assert!(elapsed >= Duration::from_secs(30), "{elapsed:?}");
+        assert!(elapsed < Duration::from_secs(120), "{elapsed:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_scan_that_completed_long_ago_is_judged_at_once() {
+        let api = Scripted::new().page(Ok(delivered(2, Some("2020-01-01T00:00:00.000Z"))));
+        let (result, elapsed) = wait_with(&api, settling(30), ScanKind::Enhanced).await;
+        assert!(result.is_ok());
+        assert_eq!((api.count("findings_page"), elapsed), (1, Duration::ZERO));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn findings_never_delivered_are_exit_3_did_not_settle() {
+        let api = Scripted::new().page(Ok(undelivered()));
+        let e = error(wait_with(&api, settling(30), ScanKind::Enhanced).await.0);
+        assert_eq!(e.exit_code(), 3);
+        assert!(e.message().contains("did not settle"), "{e}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn settle_zero_judges_the_first_usable_answer_and_basic_scans_never_wait() {
+        let api = Scripted::new().page(Ok(undelivered()));
+        let (result, elapsed) = wait_with(&api, settling(0), ScanKind::Enhanced).await;
+        assert!(result.is_ok() && elapsed.is_zero());
+        let api = Scripted::new().page(Ok(page("COMPLETE", "x", 0, None)));
+        let (result, elapsed) = wait_with(&api, settling(30), ScanKind::Basic).await;
+        assert!(result.is_ok() && elapsed.is_zero());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_findings_list_at_all_is_malformed_under_basic_and_not_delivered_under_enhanced() {
+        let mut bare = page("COMPLETE", "x", 0, None);
+        bare.basic_list = false;
+        let api = Scripted::new().page(Ok(bare.clone()));
+        let e = error(wait_with(&api, settling(30), ScanKind::Basic).await.0);
+        assert_eq!(e.exit_code(), 4);
+        assert!(e.message().contains("imageScanFindings"), "{e}");
+        let api = Scripted::new().page(Ok(bare));
+        let e = error(wait_with(&api, settling(0), ScanKind::Enhanced).await.0);
+        assert!(e.message().contains("did not settle"), "{e}");
+    }
+
+    #[test]
+    fn changing_counts_restart_the_settle_clock() {
+        let s = Duration::from_secs;
+        let t0 = Instant::now();
+        let mut settle = Settle::new(ScanKind::Enhanced, s(30));
+        assert!(settle.check(&delivered(1, None), t0, None).is_err());
+        assert!(settle.check(&delivered(2, None), t0 + s(29), None).is_err());
+        assert!(
+            settle.check(&delivered(2, None), t0 + s(40), None).is_err(),
+            "11 s steady only"
+        );
+        assert!(settle.check(&delivered(2, None), t0 + s(59), None).is_ok());
+        let mut settle = Settle::new(ScanKind::Enhanced, s(30));
+        assert!(settle.check(&delivered(2, None), t0, Some(s(5))).is_err());
+        assert!(settle.check(&delivered(2, None), t0, Some(s(31))).is_ok());
     }
 
     fn error(result: Result<FindingsPage, WaitError>) -> ImageError {
@@ -335,12 +562,31 @@ mod tests {
         assert!(wait_on(&api, true).await.0.is_ok());
         assert_eq!(api.count("start_scan"), 2);
 
+        // Refused while no scan exists: no scan will come, so exit 3 at once.
+        let api = Scripted::new()
+            .page(Err(service("ScanNotFoundException")))
+            .start(Err(service("LimitExceededException")));
+        let (result, elapsed) = wait_on(&api, true).await;
+        let e = error(result);
+        assert_eq!((e.exit_code(), elapsed), (3, Duration::ZERO));
+        assert!(e.message().contains("24 hours"), "{e}");
+        assert_eq!(api.count("start_scan"), 1);
+
+        // ValidationException means enhanced scanning only when it says so.
+        let enhanced = ApiError::Service {
+            code: "ValidationException".into(),
+            message: "This feature is disabled when enhanced scanning is enabled".into(),
+            status: 400,
+        };
         let api = Scripted::new()
             .page(Err(service("ScanNotFoundException")))
             .page(Ok(page("COMPLETE", "x", 0, None)))
-            .start(Err(service("LimitExceededException")));
+            .start(Err(enhanced));
         assert!(wait_on(&api, true).await.0.is_ok());
-        assert_eq!(api.count("start_scan"), 1);
+        let api = Scripted::new()
+            .page(Err(service("ScanNotFoundException")))
+            .start(Err(service("ValidationException")));
+        assert_eq!(error(wait_on(&api, true).await.0).exit_code(), 4);
 
         let api = Scripted::new()
             .page(Err(service("ScanNotFoundException")))
@@ -360,9 +606,14 @@ mod tests {
             delays[0] < Duration::from_secs(10),
             "first delay starts near the poll interval: {delays:?}"
         );
+        let late = &delays[10..];
         assert!(
-            delays[10..].iter().all(|d| *d == max),
-            "later delays reach the cap: {delays:?}"
+            late.iter().all(|d| *d >= max / 2 && *d <= max),
+            "at the cap delays stay within [max/2, max]: {delays:?}"
+        );
+        assert!(
+            late.iter().any(|d| *d != late[0]),
+            "the jitter stays at the cap, so gates never poll in lockstep: {late:?}"
         );
     }
 

@@ -29,7 +29,10 @@ pub fn findings_page(
         .map(|s| s.as_str().to_string())
         .ok_or_else(|| malformed("a scan status"))?;
     let scan_findings = output.image_scan_findings;
-    let has_findings_object = scan_findings.is_some();
+    let basic_list = scan_findings.as_ref().is_some_and(|f| f.findings.is_some());
+    let enhanced_list = scan_findings
+        .as_ref()
+        .is_some_and(|f| f.enhanced_findings.is_some());
     let has_enhanced = scan_findings
         .as_ref()
         .is_some_and(|f| f.enhanced_findings.is_some());
@@ -66,7 +69,8 @@ pub fn findings_page(
     }
     Ok(FindingsPage {
         scan,
-        has_findings_object,
+        basic_list,
+        enhanced_list,
         findings,
         counts,
         next_token: output.next_token.filter(|t| !t.is_empty()),

@@ -1,21 +1,28 @@
 //! SDK errors into [`ApiError`]: the AWS error code and message when the service answered, one
 //! short line of causes when it did not. Credentials never appear.
 
+use aws_sdk_ecr::config::http::HttpResponse;
 use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};
 
 use crate::ecr::api::ApiError;
 
-pub fn from_sdk<E, R>(err: SdkError<E, R>) -> ApiError
+/// An error of one call. A service error keeps its HTTP status, so a 5xx whose body is not
+/// AWS JSON (a proxy's HTML 502) is still known to be transient.
+pub fn from_sdk<E>(err: SdkError<E, HttpResponse>) -> ApiError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug + 'static,
 {
     match &err {
         SdkError::ServiceError(service) => {
             let e = service.err();
+            let status = service.raw().status().as_u16();
             ApiError::Service {
-                code: e.code().unwrap_or("Unknown").to_string(),
+                code: e
+                    .code()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("HTTP {status}")),
                 message: e.message().unwrap_or("").to_string(),
+                status,
             }
         }
         _ => ApiError::Transport(chain(&err)),

@@ -12,7 +12,7 @@ use aws_sdk_ecr::Client;
 
 pub use client::{AwsSettings, Clients};
 
-use super::api::{ApiError, FindingsPage, ImageDetail, Manifest, ScanApi};
+use super::api::{ApiError, FindingsPage, ImageDetail, Manifest, RegistryScanning, ScanApi};
 use crate::findings::{Image, ScanKind};
 
 /// Basic scans accept up to 1000 per page; enhanced ones return at most 100 whatever we ask.
@@ -136,7 +136,7 @@ impl ScanApi for SdkScanApi {
             .map_err(errors::from_sdk)
     }
 
-    async fn registry_scan_type(&self) -> Result<ScanKind, ApiError> {
+    async fn registry_scanning(&self) -> Result<RegistryScanning, ApiError> {
         let output = self
             .client
             .get_registry_scanning_configuration()
@@ -147,10 +147,13 @@ impl ScanApi for SdkScanApi {
             .scanning_configuration()
             .and_then(|c| c.scan_type())
             .cloned();
-        Ok(match kind {
-            Some(ScanType::Basic) => ScanKind::Basic,
-            // Enhanced, or a value added later: the side that waits for findings to settle.
-            _ => ScanKind::Enhanced,
+        Ok(RegistryScanning {
+            registry_id: output.registry_id().map(str::to_string),
+            kind: match kind {
+                Some(ScanType::Basic) => ScanKind::Basic,
+                // Enhanced, or a value added later: the side that waits for findings to settle.
+                _ => ScanKind::Enhanced,
+            },
         })
     }
 
