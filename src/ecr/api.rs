@@ -11,7 +11,9 @@ use crate::findings::{Finding, Image, ImageError, ScanInfo, ScanKind};
 /// `DescribeImages` for one image.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ImageDetail {
+    /// `imageDigest`: what every later call for this image asks about.
     pub digest: String,
+    /// `registryId`: the account that holds the image.
     pub registry_id: Option<String>,
     /// The manifest (or artifact) media type, to spot a multi-arch image index.
     pub media_type: Option<String>,
@@ -20,19 +22,24 @@ pub struct ImageDetail {
 /// `BatchGetImage`: one manifest exactly as ECR stores it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Manifest {
+    /// `imageManifest`, verbatim, so an index's platforms can be read from it.
     pub body: String,
+    /// `imageManifestMediaType`: tells an image index from a single image.
     pub media_type: Option<String>,
 }
 
 /// One `DescribeImageScanFindings` page, already in the project's model.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FindingsPage {
+    /// The scan's type, status and completion time, as of this page.
     pub scan: ScanInfo,
     /// Whether the answer had an `imageScanFindings` object at all (absent is not "clean").
     pub has_findings_object: bool,
+    /// This page's findings, basic and enhanced alike.
     pub findings: Vec<Finding>,
     /// ECR's `findingSeverityCounts`, labels as ECR writes them.
     pub counts: BTreeMap<String, u64>,
+    /// `nextToken`: `None` on the last page.
     pub next_token: Option<String>,
 }
 
@@ -41,7 +48,12 @@ pub struct FindingsPage {
 pub enum ApiError {
     /// The service answered with an error code.
     #[error("{code}: {message}")]
-    Service { code: String, message: String },
+    Service {
+        /// The AWS error code, e.g. `ThrottlingException`.
+        code: String,
+        /// The service's own message.
+        message: String,
+    },
     /// No answer: network, timeout, credentials, or a response that could not be read.
     #[error("{0}")]
     Transport(String),
@@ -59,6 +71,7 @@ impl ApiError {
         ))
     }
 
+    /// The AWS error code, when the service answered with one.
     pub fn code(&self) -> Option<&str> {
         match self {
             ApiError::Service { code, .. } => Some(code),
