@@ -25,6 +25,7 @@ use crate::report::{self, Output};
                   ECR_SCAN_GATE_<FLAG> environment variable (e.g. ECR_SCAN_GATE_FAIL_ON=critical)."
 )]
 pub struct Cli {
+    /// The subcommand to run.
     #[command(subcommand)]
     pub command: Command,
 
@@ -53,7 +54,10 @@ pub struct Cli {
 pub enum ColorChoice {
     /// Colour when stdout is a terminal and NO_COLOR is not set
     Auto,
+    // No doc comments: clap would print them as the values' help text.
+    #[allow(missing_docs)]
     Always,
+    #[allow(missing_docs)]
     Never,
 }
 
@@ -82,8 +86,10 @@ pub struct EvaluateArgs {
     /// Saved JSON files (one response, an array of pages, or several files); `-` reads stdin
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<String>,
+    /// Threshold, budgets, allowlist and policy file.
     #[command(flatten)]
     pub policy: PolicyArgs,
+    /// Which reports to write, and where.
     #[command(flatten)]
     pub report: ReportArgs,
 }
@@ -91,14 +97,19 @@ pub struct EvaluateArgs {
 /// `check`: images, policy, reports, waiting and AWS.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
+    /// The images to gate.
     #[command(flatten)]
     pub images: ImageArgs,
+    /// Threshold, budgets, allowlist and policy file.
     #[command(flatten)]
     pub policy: PolicyArgs,
+    /// Which reports to write, and where.
     #[command(flatten)]
     pub report: ReportArgs,
+    /// How long and how often to wait for each scan.
     #[command(flatten)]
     pub wait: WaitOptions,
+    /// How to reach AWS.
     #[command(flatten)]
     pub aws: AwsArgs,
 }
@@ -106,6 +117,7 @@ pub struct CheckArgs {
 /// `wait`: images, status reports, waiting and AWS.
 #[derive(Debug, Args)]
 pub struct WaitArgs {
+    /// The images to wait for.
     #[command(flatten)]
     pub images: ImageArgs,
     /// Reports of scan status (no findings); without it one status line per image on stderr
@@ -117,8 +129,10 @@ pub struct WaitArgs {
         value_delimiter = ','
     )]
     pub outputs: Vec<Output>,
+    /// How long and how often to wait for each scan.
     #[command(flatten)]
     pub wait: WaitOptions,
+    /// How to reach AWS.
     #[command(flatten)]
     pub aws: AwsArgs,
 }

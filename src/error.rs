@@ -21,10 +21,16 @@ pub enum Error {
     /// A report could not be written. The run's own outcome still wins when it is worse than a
     /// usage error, so a broken upload path never hides an AWS error.
     #[error("{message}")]
-    Report { message: String, outcome: Outcome },
+    Report {
+        /// Which report, and why it could not be written.
+        message: String,
+        /// The run's judged outcome: a scan or AWS error keeps its exit code over this one.
+        outcome: Outcome,
+    },
 }
 
 impl Error {
+    /// 2, except a report error after a scan or AWS error, which keeps that code (3 or 4).
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Report { outcome, .. } if *outcome >= Outcome::ScanUnusable => outcome.code(),

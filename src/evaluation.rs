@@ -17,8 +17,11 @@ use crate::policy::FailOn;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
+    /// No finding violates.
     Pass,
+    /// At least one finding violates the policy.
     Fail,
+    /// An image could not be judged (scan unusable or AWS error).
     Error,
 }
 
@@ -36,14 +39,20 @@ impl fmt::Display for Verdict {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum State {
+    /// Matched an unexpired allow entry, or suppressed in Inspector.
     Allowed,
+    /// No fix exists and `ignore-unfixed` is on.
     IgnoredUnfixed,
+    /// Fails the gate: at or above `fail-on`, or over its severity's budget.
     Violation,
+    /// Its severity has a budget, and the count stays within it.
     WithinBudget,
+    /// Below `fail-on`, and no budget covers its severity.
     BelowThreshold,
 }
 
 impl State {
+    /// The kebab-case name reports print, as serialised.
     pub fn as_str(self) -> &'static str {
         match self {
             State::Allowed => "allowed",
@@ -58,9 +67,11 @@ impl State {
 /// A finding with the state the policy gave it.
 #[derive(Clone, Debug)]
 pub struct JudgedFinding {
+    /// The finding as read, unchanged.
     pub finding: Finding,
     /// Severity after `treat-unknown-as`; `finding.severity` keeps the original.
     pub severity: Severity,
+    /// How the policy judged it.
     pub state: State,
     /// Shared: every finding judged by the same rule carries the same text.
     pub reason: Arc<str>,
@@ -69,9 +80,13 @@ pub struct JudgedFinding {
 /// How many findings of one severity there are, and how they ended.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
+    /// Every judged finding of this severity, whatever its state (closed ones are not counted).
     pub total: usize,
+    /// Allowed by the allowlist or suppressed in Inspector.
     pub allowed: usize,
+    /// Ignored because no fix exists (`ignore-unfixed`).
     pub ignored: usize,
+    /// Violations: any one fails the image.
     pub violations: usize,
 }
 
@@ -119,12 +134,16 @@ impl Serialize for SeverityCounts {
 /// so "pass with an error" cannot be written down.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ImageVerdict {
+    /// Judged, and no finding violates.
     Pass,
+    /// Judged, and at least one finding violates.
     Fail,
+    /// Not judged: the scan was unusable or AWS failed.
     Error(ImageError),
 }
 
 impl ImageVerdict {
+    /// The verdict reports print for the image.
     pub fn verdict(&self) -> Verdict {
         match self {
             ImageVerdict::Pass => Verdict::Pass,
@@ -133,6 +152,7 @@ impl ImageVerdict {
         }
     }
 
+    /// The outcome the image contributes to the exit code.
     pub fn outcome(&self) -> Outcome {
         match self {
             ImageVerdict::Pass => Outcome::Pass,
@@ -145,19 +165,26 @@ impl ImageVerdict {
 /// The judged result for one image (one platform of a multi-arch index is one image).
 #[derive(Clone, Debug)]
 pub struct ImageEvaluation {
+    /// The image judged, with its digest and platform once resolved.
     pub image: Image,
+    /// Where the findings came from (saved files or ECR).
     pub source: Source,
+    /// Scan type, status and time, when a scan was seen.
     pub scan: Option<ScanInfo>,
+    /// Pass, fail, or why the image could not be judged.
     pub judgement: ImageVerdict,
+    /// Per-severity counts of the judged findings.
     pub counts: SeverityCounts,
     /// Inspector findings already closed: not judged, only counted.
     pub closed: usize,
     /// Most severe first.
     pub findings: Vec<JudgedFinding>,
+    /// Warnings about this image: its input, and allow entries that expired on it.
     pub warnings: Vec<String>,
 }
 
 impl ImageEvaluation {
+    /// Pass, fail or error, as reports print it.
     pub fn verdict(&self) -> Verdict {
         self.judgement.verdict()
     }
@@ -174,6 +201,7 @@ impl ImageEvaluation {
 /// The judged result of a whole run: what every report renders.
 #[derive(Clone, Debug)]
 pub struct Evaluation {
+    /// Every image, in the order given (a multi-arch index gives one per platform).
     pub images: Vec<ImageEvaluation>,
     /// Warnings about the policy itself (expired or unused allow entries).
     pub warnings: Vec<String>,
@@ -191,6 +219,7 @@ impl Evaluation {
             .unwrap_or_default()
     }
 
+    /// The process exit code for the run: 0, 1, 3 or 4.
     pub fn exit_code(&self) -> u8 {
         self.outcome().code()
     }

@@ -6,7 +6,9 @@ use std::fmt;
 /// What to look up in ECR: a tag (resolved to a digest once) or a digest.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Selector {
+    /// `repo:tag` (`latest` when none is given): resolved to a digest once.
     Tag(String),
+    /// `repo@sha256:...`: exactly this manifest.
     Digest(String),
 }
 
@@ -15,9 +17,13 @@ pub enum Selector {
 pub struct Reference {
     /// As the user wrote it, for messages and reports.
     pub original: String,
+    /// The account id of a full ECR URI.
     pub registry_id: Option<String>,
+    /// The region of a full ECR URI.
     pub region: Option<String>,
+    /// The repository name, slashes included (`team/app`).
     pub repository: String,
+    /// The tag or digest to look up.
     pub selector: Selector,
 }
 

@@ -7,6 +7,8 @@
 //! and verdict into an [`evaluation`] → [`report`] renders it → [`exit`] names the code.
 //! [`app`] runs the steps for each command; [`error`] is how a run can stop early.
 
+#![warn(missing_docs)]
+
 pub mod app;
 pub mod cli;
 pub mod ecr;

@@ -10,6 +10,7 @@ const REDACT: &str = "aws_sigv4=off,aws_credential_types=info,aws_smithy_runtime
 aws_smithy_runtime_api=info,aws_smithy_http=info,aws_smithy_http_client=info,hyper=info,\
 hyper_util=info,h2=info,rustls=info";
 
+/// Sets up stderr logging for `-v`/`-q` (or `RUST_LOG`); crates that see credentials stay quiet.
 pub fn init(verbose: u8, quiet: bool) {
     let filter = match std::env::var("RUST_LOG") {
         Ok(value) if !value.trim().is_empty() => format!("{value},{REDACT}"),

@@ -5,12 +5,14 @@
 use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime, UtcOffset};
 
+/// An RFC 3339 timestamp (as the AWS CLI prints it), rewritten in UTC with milliseconds.
 pub fn parse_rfc3339(text: &str) -> Result<String, String> {
     let parsed = OffsetDateTime::parse(text.trim(), &Rfc3339)
         .map_err(|e| format!("invalid timestamp `{text}`: {e}"))?;
     format(parsed)
 }
 
+/// Epoch seconds, possibly fractional, as an RFC 3339 UTC timestamp.
 pub fn from_epoch_seconds(seconds: f64) -> Result<String, String> {
     if !seconds.is_finite() {
         return Err(format!("invalid epoch timestamp {seconds}"));

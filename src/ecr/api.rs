@@ -11,7 +11,9 @@ use crate::findings::{Finding, Image, ImageError, ScanInfo, ScanKind};
 /// `DescribeImages` for one image.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ImageDetail {
+    /// `imageDigest`: what every later call for this image asks about.
     pub digest: String,
+    /// `registryId`: the account that holds the image.
     pub registry_id: Option<String>,
     /// The manifest (or artifact) media type, to spot a multi-arch image index.
     pub media_type: Option<String>,
@@ -20,29 +22,36 @@ pub struct ImageDetail {
 /// `BatchGetImage`: one manifest exactly as ECR stores it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Manifest {
+    /// `imageManifest`, verbatim, so an index's platforms can be read from it.
     pub body: String,
+    /// `imageManifestMediaType`: tells an image index from a single image.
     pub media_type: Option<String>,
 }
 
 /// One `DescribeImageScanFindings` page, already in the project's model.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FindingsPage {
+    /// The scan's type, status and completion time, as of this page.
     pub scan: ScanInfo,
     /// Whether `imageScanFindings.findings` (basic) was in the answer: absent is not "clean".
     pub basic_list: bool,
     /// Whether `imageScanFindings.enhancedFindings` was in the answer: until Inspector has
     /// delivered, an enhanced scan answers without it.
     pub enhanced_list: bool,
+    /// This page's findings, basic and enhanced alike.
     pub findings: Vec<Finding>,
     /// ECR's `findingSeverityCounts`, labels as ECR writes them.
     pub counts: BTreeMap<String, u64>,
+    /// `nextToken`: `None` on the last page.
     pub next_token: Option<String>,
 }
 
 /// `GetRegistryScanningConfiguration`: which registry answered, and how it scans.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RegistryScanning {
+    /// The registry the configuration belongs to (the caller's own).
     pub registry_id: Option<String>,
+    /// Basic or enhanced scanning.
     pub kind: ScanKind,
 }
 
@@ -52,8 +61,11 @@ pub enum ApiError {
     /// The service answered with an error code (and the HTTP status it came with).
     #[error("{code}: {message}")]
     Service {
+        /// The AWS error code, e.g. `ThrottlingException` (`HTTP 502` when the body had none).
         code: String,
+        /// The service's own message.
         message: String,
+        /// The HTTP status: any 5xx is transient whatever the body says.
         status: u16,
     },
     /// No answer: network, timeout, credentials, or a response that could not be read.
@@ -73,6 +85,7 @@ impl ApiError {
         ))
     }
 
+    /// The AWS error code, when the service answered with one.
     pub fn code(&self) -> Option<&str> {
         match self {
             ApiError::Service { code, .. } => Some(code),

@@ -22,13 +22,17 @@ pub enum PageError {
     /// Throttling, a server error or the network, after the SDK's own retries: the waiter may
     /// try again before its deadline.
     Transient(ImageError),
+    /// Any other failure: the image cannot be judged, and waiting will not help.
     Failed(ImageError),
 }
 
 /// Every finding of a usable scan, and ECR's own counts to reconcile them with.
 pub struct AllFindings {
+    /// The scan the findings belong to.
     pub scan: ScanInfo,
+    /// Every finding, from every page.
     pub findings: Vec<Finding>,
+    /// ECR's `findingSeverityCounts`, to check that the read was complete.
     pub counts: BTreeMap<String, u64>,
 }
 

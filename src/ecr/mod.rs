@@ -29,20 +29,27 @@ use api::RegistryScanning;
 /// How long and how often to wait for a scan.
 #[derive(Clone, Debug)]
 pub struct WaitSettings {
+    /// `--timeout`: when to give up on a usable scan, counted once from the start of the run.
     pub timeout: Duration,
+    /// `--poll-interval`: the first delay between polls; backoff doubles it.
     pub poll_interval: Duration,
+    /// `--max-poll-interval`: the longest delay between polls.
     pub max_poll_interval: Duration,
+    /// `--scan-grace`: how long "scan not found" is retried, since scan on push registers late.
     pub scan_grace: Duration,
-    /// Under enhanced scanning, how long findings must stay the same (or the scan be complete)
-    /// before they are judged; zero judges the first usable answer.
+    /// `--settle`: under enhanced scanning, how long findings must stay the same (or the scan
+    /// be complete) before they are judged; zero judges the first usable answer.
     pub settle: Duration,
+    /// `--start-scan`: start a basic scan when none exists.
     pub start_scan: bool,
 }
 
 /// `check` reads every finding; `wait` stops once the scan is usable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
+    /// Wait, then read every finding to judge.
     Check,
+    /// Stop once the scan is usable; no findings are read.
     Wait,
 }
 

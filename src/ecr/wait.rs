@@ -17,7 +17,9 @@ use crate::findings::{Image, ImageError, ScanInfo, ScanKind};
 
 /// Why waiting ended without a usable scan, with the last status seen for the reports.
 pub struct WaitError {
+    /// Why the scan cannot be used (or AWS failed).
     pub error: ImageError,
+    /// The last scan status seen, if any, so reports can show it.
     pub scan: Option<ScanInfo>,
 }
 

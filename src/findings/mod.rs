@@ -19,15 +19,22 @@ use crate::exit::Outcome;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// No severity given: ECR writes `UNDEFINED`, Inspector `UNTRIAGED`.
     Unknown,
+    /// `INFORMATIONAL`: not a vulnerability on its own.
     Informational,
+    /// `LOW`: passes the default policy.
     Low,
+    /// `MEDIUM`: passes the default policy.
     Medium,
+    /// `HIGH`: the default `fail-on`.
     High,
+    /// `CRITICAL`: the most severe; labels this version does not know rank here too.
     Critical,
 }
 
 impl Severity {
+    /// Most severe first: the order reports list severities in.
     pub const ALL: [Severity; 6] = [
         Severity::Critical,
         Severity::High,
@@ -37,6 +44,7 @@ impl Severity {
         Severity::Unknown,
     ];
 
+    /// The lowercase name used in reports, flags and the policy file.
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Unknown => "unknown",
@@ -85,13 +93,18 @@ impl FromStr for Severity {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Fix {
+    /// Inspector's `fixAvailable` is `YES`: every affected package has a fix.
     Yes,
+    /// `PARTIAL`: only some packages have a fix, so `ignore-unfixed` does not apply.
     Partial,
+    /// `NO`: no fix yet; the only state `ignore-unfixed` hides.
     No,
+    /// Not stated (basic scans), or a value this version does not know.
     Unknown,
 }
 
 impl Fix {
+    /// Reads Inspector's `fixAvailable`; anything else, or nothing, is `Unknown`.
     pub fn from_ecr(value: Option<&str>) -> Fix {
         match value.map(|v| v.to_ascii_uppercase()) {
             Some(v) if v == "YES" => Fix::Yes,
@@ -101,6 +114,7 @@ impl Fix {
         }
     }
 
+    /// `None` for `Unknown`, so reports leave out what nobody said.
     pub fn known(self) -> Option<Fix> {
         (self != Fix::Unknown).then_some(self)
     }
@@ -110,38 +124,58 @@ impl Fix {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FindingStatus {
+    /// Open: judged by the policy.
     Active,
+    /// Suppressed by an Inspector rule: allowed, with that as the reason.
     Suppressed,
+    /// Closed by Inspector: counted, never judged.
     Closed,
 }
 
+/// One affected package of a finding.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Package {
+    /// The package name as the scanner reports it.
     pub name: String,
+    /// The installed version (with Inspector's epoch and release), if known.
     pub version: Option<String>,
+    /// The first fixed version; `None` when unknown or a placeholder such as `NotAvailable`.
     pub fixed_in: Option<String>,
 }
 
+/// The CVSS score and vector the scanner gave (basic scans: CVSS 3 over CVSS 2).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Cvss {
+    /// Base score from 0 to 10; `None` when the scanner gave none.
     pub score: Option<f64>,
+    /// The vector string, e.g. `CVSS:3.1/AV:N/...`.
     pub vector: Option<String>,
 }
 
 /// One ECR finding. An enhanced finding that names several packages stays one finding.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Finding {
+    /// The vulnerability id (CVE, GHSA, ALAS, ...): what the allowlist matches.
     pub id: String,
+    /// The severity judged; a label this version does not know ranks as critical.
     pub severity: Severity,
     /// The severity exactly as ECR wrote it, kept to warn about values we do not know.
     pub severity_label: String,
+    /// Affected packages; empty when the scanner named none.
     pub packages: Vec<Package>,
+    /// Whether a fix exists, for `ignore-unfixed`.
     pub fix: Fix,
+    /// Inspector's `exploitAvailable`; `None` for basic scans.
     pub exploit_available: Option<bool>,
+    /// CVSS score and vector, when the scanner gave any.
     pub cvss: Option<Cvss>,
+    /// Inspector's title; basic findings have none.
     pub title: Option<String>,
+    /// The scanner's description of the vulnerability.
     pub description: Option<String>,
+    /// The advisory link, when the scanner gave one.
     pub url: Option<String>,
+    /// Inspector's status: closed findings are not judged, suppressed ones are allowed.
     pub status: FindingStatus,
 }
 
@@ -152,10 +186,12 @@ impl Finding {
         Severity::from_ecr(label).unwrap_or(Severity::Critical)
     }
 
+    /// Whether ECR's label is one this version knows; reports warn when it is not.
     pub fn is_recognised_severity(&self) -> bool {
         Severity::from_ecr(&self.severity_label).is_some()
     }
 
+    /// Each package's name, in the scanner's order.
     pub fn package_names(&self) -> impl Iterator<Item = &str> {
         self.packages.iter().map(|p| p.name.as_str())
     }
@@ -213,10 +249,13 @@ pub fn is_version(value: &str) -> bool {
             .contains(&v.to_ascii_lowercase().as_str())
 }
 
+/// Basic scanning (ECR's own) or enhanced scanning (Amazon Inspector).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ScanKind {
+    /// ECR basic scanning: `findings[]`, with no fix information.
     Basic,
+    /// Inspector enhanced scanning: `enhancedFindings[]`, with fixes and finding status.
     Enhanced,
 }
 
@@ -232,11 +271,15 @@ impl ScanKind {
     }
 }
 
+/// The scan behind the findings, as ECR describes it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ScanInfo {
+    /// Basic or enhanced; serialised as `type`.
     #[serde(rename = "type")]
     pub kind: ScanKind,
+    /// ECR's `imageScanStatus.status` as written (`COMPLETE`, `ACTIVE`, ...).
     pub status: String,
+    /// ECR's `imageScanStatus.description`, which often explains a failure.
     pub description: Option<String>,
     /// RFC 3339, UTC.
     pub completed_at: Option<String>,
@@ -247,12 +290,19 @@ pub struct ScanInfo {
 /// for, the digest is what was judged.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Image {
+    /// The repository name, without the registry host.
     pub repository: String,
+    /// The registry (account) id, when known.
     pub registry_id: Option<String>,
+    /// The AWS region, when known.
     pub region: Option<String>,
+    /// The tag the user asked for, if any.
     pub tag: Option<String>,
+    /// The manifest digest judged (`sha256:...`).
     pub digest: Option<String>,
+    /// `os/architecture[/variant]` of one image of a multi-arch index.
     pub platform: Option<String>,
+    /// The digest of the multi-arch index this image belongs to.
     pub index_digest: Option<String>,
 }
 
@@ -277,8 +327,16 @@ impl fmt::Display for Image {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Source {
-    File { files: Vec<String> },
-    Ecr { reference: String },
+    /// Saved JSON, read by `evaluate`.
+    File {
+        /// The inputs the pages came from (`<stdin>` for `-`).
+        files: Vec<String>,
+    },
+    /// Live from ECR, read by `check` or `wait`.
+    Ecr {
+        /// The reference as the user wrote it.
+        reference: String,
+    },
 }
 
 /// Why an image could not be judged; each kind knows its exit code.
@@ -293,14 +351,17 @@ pub enum ImageError {
 }
 
 impl ImageError {
+    /// A scan-unusable error (exit 3).
     pub fn scan(message: impl Into<String>) -> Self {
         ImageError::ScanUnusable(message.into())
     }
 
+    /// An AWS error (exit 4).
     pub fn aws(message: impl Into<String>) -> Self {
         ImageError::Aws(message.into())
     }
 
+    /// The message, without the kind.
     pub fn message(&self) -> &str {
         match self {
             ImageError::ScanUnusable(m) | ImageError::Aws(m) => m,
@@ -315,6 +376,7 @@ impl ImageError {
         }
     }
 
+    /// The outcome this error gives its image.
     pub fn outcome(&self) -> Outcome {
         match self {
             ImageError::ScanUnusable(_) => Outcome::ScanUnusable,
@@ -322,6 +384,7 @@ impl ImageError {
         }
     }
 
+    /// The exit code this error alone would give the run (3 or 4).
     pub fn exit_code(&self) -> u8 {
         self.outcome().code()
     }
@@ -341,8 +404,11 @@ impl Serialize for ImageError {
 /// Everything known about one image before the policy looks at it.
 #[derive(Clone, Debug)]
 pub struct ScannedImage {
+    /// The image, resolved as far as it got.
     pub image: Image,
+    /// Where its findings were read from.
     pub source: Source,
+    /// The scan, when one was seen.
     pub scan: Option<ScanInfo>,
     /// Every finding read, or why the image cannot be judged: never both.
     pub findings: Result<Vec<Finding>, ImageError>,

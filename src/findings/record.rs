@@ -7,23 +7,33 @@ use serde::Deserialize;
 
 use super::{Cvss, Finding, FindingStatus, Fix, Package};
 
+/// One basic finding: an `ImageScanFinding` in `findings[]`.
 #[derive(Deserialize)]
 pub struct BasicRecord {
+    /// `name`: the vulnerability id (basic findings have no title).
     pub name: String,
+    /// `description`: the scanner's text about the vulnerability.
     pub description: Option<String>,
+    /// `uri`: the advisory link.
     pub uri: Option<String>,
+    /// `severity`: as ECR writes it (`UNDEFINED` when unknown).
     pub severity: Option<String>,
+    /// `attributes`: package name and version and CVSS scores, as key/value pairs.
     #[serde(default)]
     pub attributes: Vec<Attribute>,
 }
 
+/// One `attributes[]` entry of a basic finding.
 #[derive(Deserialize)]
 pub struct Attribute {
+    /// `key`, e.g. `package_name` or `CVSS3_SCORE`.
     pub key: String,
+    /// `value`: may be absent, which never overwrites a value already read.
     pub value: Option<String>,
 }
 
 impl BasicRecord {
+    /// Normalises into a [`Finding`]: the package from the attributes, CVSS 3 over CVSS 2.
     pub fn into_finding(self) -> Finding {
         let [mut name, mut version, mut score3, mut vector3, mut score2, mut vector2] =
             [const { None }; 6];
@@ -75,65 +85,97 @@ impl BasicRecord {
     }
 }
 
+/// One enhanced finding: an `EnhancedImageScanFinding` in `enhancedFindings[]` (Amazon Inspector).
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EnhancedRecord {
+    /// `description`: Inspector's text about the vulnerability.
     pub description: Option<String>,
+    /// `findingArn`: the last resort for an id.
     pub finding_arn: Option<String>,
+    /// `packageVulnerabilityDetails`: id, packages, CVSS and links.
     pub package_vulnerability_details: Option<VulnerabilityDetails>,
+    /// `score`: Inspector's score; the SDK writes 0.0 for none.
     pub score: Option<f64>,
+    /// `scoreDetails`: the CVSS Inspector used, preferred over `score`.
     pub score_details: Option<ScoreDetails>,
+    /// `severity`: as Inspector writes it (`UNTRIAGED` when unknown).
     pub severity: Option<String>,
+    /// `status`: `ACTIVE`, `SUPPRESSED` or `CLOSED`.
     pub status: Option<String>,
+    /// `title`: usually `<id> - <package>`, the fallback for an id.
     pub title: Option<String>,
+    /// `fixAvailable`: `YES`, `PARTIAL` or `NO`.
     pub fix_available: Option<String>,
+    /// `exploitAvailable`: `YES` or `NO`.
     pub exploit_available: Option<String>,
 }
 
+/// `packageVulnerabilityDetails` of an enhanced finding.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VulnerabilityDetails {
+    /// `vulnerabilityId`: the CVE or other id, preferred as the finding's id.
     pub vulnerability_id: Option<String>,
+    /// `vulnerablePackages`: every affected package.
     #[serde(default)]
     pub vulnerable_packages: Vec<VulnerablePackage>,
+    /// `cvss`: CVSS entries; the first is used when `scoreDetails` has none.
     #[serde(default)]
     pub cvss: Vec<CvssRecord>,
+    /// `sourceUrl`: the advisory, preferred as the finding's link.
     pub source_url: Option<String>,
+    /// `referenceUrls`: further links; the first is the fallback link.
     #[serde(default)]
     pub reference_urls: Vec<String>,
 }
 
+/// One `vulnerablePackages[]` entry.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VulnerablePackage {
+    /// `name`: the package name.
     pub name: Option<String>,
+    /// `version`: without epoch and release, which Inspector writes separately.
     pub version: Option<String>,
+    /// `release`: appended to the version as `-release`.
     pub release: Option<String>,
+    /// `epoch`: prefixed to the version as `epoch:` when not zero.
     pub epoch: Option<i64>,
+    /// `fixedInVersion`: the version that fixes it (Inspector may write NotAvailable).
     pub fixed_in_version: Option<String>,
 }
 
+/// One `packageVulnerabilityDetails.cvss[]` entry.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CvssRecord {
+    /// `baseScore`: 0.0 means none.
     pub base_score: Option<f64>,
+    /// `scoringVector`: the CVSS vector string.
     pub scoring_vector: Option<String>,
 }
 
+/// `scoreDetails` of an enhanced finding.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ScoreDetails {
+    /// `cvss`: the score and vector Inspector used for this finding.
     pub cvss: Option<ScoreCvss>,
 }
 
+/// `scoreDetails.cvss`: the CVSS Inspector applied.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ScoreCvss {
+    /// `score`: 0.0 means none.
     pub score: Option<f64>,
+    /// `scoringVector`: the CVSS vector string.
     pub scoring_vector: Option<String>,
 }
 
 impl EnhancedRecord {
+    /// Normalises into a [`Finding`]: id, packages, CVSS, link and status, each with its fallbacks.
     pub fn into_finding(mut self) -> Finding {
         // The SDK reports an absent score as 0.0; saved JSON omits it. Both mean "no score".
         self.score = self.score.filter(|s| *s > 0.0);

@@ -19,17 +19,38 @@ use super::{Finding, Image, ImageError, ScanInfo, ScanKind, ScannedImage, Source
 /// A saved input that cannot be read: always a usage error (exit 2), decided before judging.
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
+    /// The input could not be opened or read.
     #[error("{path}: cannot read: {source}")]
-    Io { path: String, source: io::Error },
+    Io {
+        /// The input as messages name it (`<stdin>` for `-`).
+        path: String,
+        /// Why reading failed.
+        source: io::Error,
+    },
+    /// The input holds nothing at all.
     #[error("{path}: the file is empty: expected the JSON output of `aws ecr describe-image-scan-findings`")]
-    Empty { path: String },
+    Empty {
+        /// The input as messages name it (`<stdin>` for `-`).
+        path: String,
+    },
+    /// Valid JSON, but not a complete scan-findings response.
     #[error("{path}: {message}")]
-    Shape { path: String, message: String },
+    Shape {
+        /// The input as messages name it (`<stdin>` for `-`).
+        path: String,
+        /// What is missing or inconsistent.
+        message: String,
+    },
+    /// Not JSON, or not the JSON of a scan-findings response, at a known position.
     #[error("{path}:{line}:{column}: {message}")]
     Json {
+        /// The input as messages name it (`<stdin>` for `-`).
         path: String,
+        /// 1-based line of the error.
         line: usize,
+        /// Column of the error on that line.
         column: usize,
+        /// serde_json's message, without its own position.
         message: String,
     },
 }

@@ -18,25 +18,35 @@ pub const DEFAULT_PATH: &str = ".ecr-scan-gate.toml";
 /// What a policy file sets; `None` leaves the default in place.
 #[derive(Clone, Debug, Default)]
 pub struct PolicyFile {
+    /// `fail-on`: the lowest severity that violates.
     pub fail_on: Option<FailOn>,
+    /// `ignore-unfixed`: findings with no fix do not violate.
     pub ignore_unfixed: Option<bool>,
+    /// `treat-unknown-as`: the severity unknown findings are judged at.
     pub treat_unknown_as: Option<Severity>,
+    /// `[max]`: per-severity budgets.
     pub budgets: Vec<Budget>,
+    /// `[[allow]]` entries, in file order.
     pub allow: Vec<AllowEntry>,
 }
 
 /// One mistake in a policy file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Problem {
+    /// 1-based line; 0 when the problem is the file itself (e.g. unreadable).
     pub line: usize,
+    /// 1-based column, in characters.
     pub column: usize,
+    /// What is wrong, and what was expected.
     pub message: String,
 }
 
 /// Every mistake found in one policy file.
 #[derive(Debug)]
 pub struct ConfigError {
+    /// The policy file as given, for messages.
     pub path: String,
+    /// Every problem found, in file order.
     pub problems: Vec<Problem>,
 }
 
@@ -59,6 +69,7 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+/// Reads and validates a policy file; an unreadable file is one problem at line 0.
 pub fn load(path: &Path) -> Result<PolicyFile, ConfigError> {
     let display = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
@@ -72,6 +83,7 @@ pub fn load(path: &Path) -> Result<PolicyFile, ConfigError> {
     parse(&text, &display)
 }
 
+/// Compiles an allow entry's `repository` glob; `*` also matches `/`.
 pub fn compile_glob(pattern: &str) -> Result<GlobMatcher, String> {
     GlobBuilder::new(pattern)
         .literal_separator(false)
@@ -80,6 +92,7 @@ pub fn compile_glob(pattern: &str) -> Result<GlobMatcher, String> {
         .map_err(|e| format!("invalid repository glob `{pattern}`: {}", e.kind()))
 }
 
+/// Validates policy file text, collecting every problem; `path` is only for messages.
 pub fn parse(text: &str, path: &str) -> Result<PolicyFile, ConfigError> {
     let mut checker = FileChecker {
         text,

@@ -16,7 +16,9 @@ use crate::findings::{Finding, Severity};
 /// `fail-on`: the lowest severity that violates, or `none` (only budgets can fail).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FailOn {
+    /// `none`: no threshold, so only budgets can fail.
     None,
+    /// Findings at or above this severity violate.
     At(Severity),
 }
 
@@ -44,7 +46,9 @@ impl fmt::Display for FailOn {
 /// `--max SEV=N`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Budget {
+    /// The severity the budget counts.
     pub severity: Severity,
+    /// How many findings of it may pass; one more and they all violate.
     pub max: u64,
 }
 
@@ -66,16 +70,22 @@ impl FromStr for Budget {
 /// One allowlist entry, from the policy file or `--allow`.
 #[derive(Clone, Debug)]
 pub struct AllowEntry {
+    /// The vulnerability id, matched case-insensitively.
     pub id: String,
+    /// Why it is allowed, shown as the finding's reason.
     pub reason: Option<String>,
+    /// The last day the entry applies (UTC); after that it only warns.
     pub expires: Option<Date>,
+    /// Only findings in this package, when set.
     pub package: Option<String>,
+    /// Only repositories matching this glob, when set: the pattern as written, and compiled.
     pub repository: Option<(String, GlobMatcher)>,
     /// Where the entry was written (`file:line:column` or `--allow`), for warnings.
     pub origin: String,
 }
 
 impl AllowEntry {
+    /// An entry from `--allow ID`: any package, any repository, no expiry.
     pub fn from_flag(id: &str) -> Self {
         AllowEntry {
             id: id.trim().to_string(),
@@ -115,11 +125,15 @@ impl AllowEntry {
 /// The validated policy.
 #[derive(Clone, Debug)]
 pub struct Policy {
+    /// The lowest severity that violates, where no budget covers the severity.
     pub fail_on: FailOn,
     /// Budgets, at most one per severity (a later one replaces an earlier one).
     pub budgets: Vec<Budget>,
+    /// Findings with no fix (`Fix::No`) do not violate.
     pub ignore_unfixed: bool,
+    /// The severity findings of unknown severity are judged at.
     pub treat_unknown_as: Severity,
+    /// The allowlist: the file's entries, then `--allow`; the first match wins.
     pub allow: Vec<AllowEntry>,
 }
 
@@ -138,9 +152,13 @@ impl Default for Policy {
 /// What the command line (flags and `ECR_SCAN_GATE_*`) says about the policy.
 #[derive(Clone, Debug, Default)]
 pub struct Overrides {
+    /// `--fail-on`, over the file's.
     pub fail_on: Option<FailOn>,
+    /// `--max`: each replaces the file's budget for its severity.
     pub budgets: Vec<Budget>,
+    /// `--ignore-unfixed`, over the file's.
     pub ignore_unfixed: Option<bool>,
+    /// `--allow` ids, added to the file's allowlist.
     pub allow: Vec<String>,
 }
 

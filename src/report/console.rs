@@ -9,6 +9,7 @@ use super::escape::{terminal, truncate};
 use crate::evaluation::{Evaluation, ImageEvaluation, State, Verdict};
 use crate::findings::Severity;
 
+/// The console report: per image a summary and its violations, then the verdict; `color` adds ANSI.
 pub fn write(eval: &Evaluation, out: &mut dyn Write, color: bool) -> io::Result<()> {
     let paint = |text: &str, code: &str| {
         if color {

@@ -13,6 +13,7 @@ use super::escape::{truncate, url};
 use crate::evaluation::{Evaluation, ImageEvaluation, JudgedFinding, Verdict};
 use crate::findings::{ScanKind, Severity};
 
+/// The container-scanning schema version the report declares.
 pub const SCHEMA_VERSION: &str = "15.2.4";
 
 fn severity(s: Severity) -> &'static str {

@@ -72,6 +72,7 @@ struct Finding<'a> {
     url: Option<&'a str>,
 }
 
+/// The JSON report; without `include_findings` (for `wait`) its findings lists stay empty.
 pub fn write(eval: &Evaluation, out: &mut impl Write, include_findings: bool) -> io::Result<()> {
     let report = Report {
         version: 1,

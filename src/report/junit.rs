@@ -11,6 +11,7 @@ use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use crate::evaluation::{Evaluation, ImageEvaluation, JudgedFinding, State};
 use crate::findings::ImageError;
 
+/// The JUnit XML report: a testsuite per image, testcases for the scan and each finding.
 pub fn write(eval: &Evaluation, out: &mut dyn Write) -> io::Result<()> {
     let mut report = Report::new("ecr-scan-gate");
     for image in &eval.images {

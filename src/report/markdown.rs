@@ -15,6 +15,7 @@ fn verdict_badge(v: Verdict) -> &'static str {
     }
 }
 
+/// The Markdown report, for `$GITHUB_STEP_SUMMARY` or a merge-request note.
 pub fn write(eval: &Evaluation, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "## ECR scan gate: {}\n", verdict_badge(eval.verdict()))?;
     writeln!(

@@ -17,13 +17,20 @@ use std::str::FromStr;
 
 use crate::evaluation::Evaluation;
 
+/// A report format, as named in `-o FORMAT`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
+    /// Human-readable tables (also `table`); the default.
     Console,
+    /// Our own JSON, version 1.
     Json,
+    /// SARIF 2.1.0 for GitHub code scanning.
     Sarif,
+    /// JUnit XML for CI test views.
     Junit,
+    /// Markdown for step summaries and merge-request notes (also `md`).
     Markdown,
+    /// GitLab container-scanning report.
     Gitlab,
 }
 
@@ -65,7 +72,9 @@ impl fmt::Display for Format {
 /// `-o FORMAT[=PATH]`: without a path the report goes to stdout.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Output {
+    /// `FORMAT`: which report to write.
     pub format: Format,
+    /// `PATH`: where to write it; `None` is stdout.
     pub path: Option<PathBuf>,
 }
 
@@ -105,7 +114,9 @@ pub fn validate(outputs: &[Output]) -> Result<(), String> {
 /// Rendering choices that are not part of the evaluation.
 #[derive(Clone, Debug, Default)]
 pub struct Options {
+    /// ANSI colours in the console report.
     pub color: bool,
+    /// `--sarif-location`: the file SARIF results point at.
     pub sarif_location: Option<String>,
     /// `wait` reports only scan status, not findings.
     pub include_findings: bool,

@@ -138,6 +138,7 @@ impl<'a> ImageContext<'a> {
     }
 }
 
+/// The SARIF log; `location` is the file every result points at (default: the repository name).
 pub fn write(eval: &Evaluation, out: &mut impl Write, location: Option<&str>) -> io::Result<()> {
     let mut rules: Vec<Rule> = Vec::new();
     let mut rule_index: HashMap<&str, usize> = HashMap::new();

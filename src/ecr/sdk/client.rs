@@ -16,10 +16,15 @@ use crate::image_ref::Reference;
 /// What the command line says about reaching AWS.
 #[derive(Clone, Debug, Default)]
 pub struct AwsSettings {
+    /// `--region`: for references whose URI names none; else the AWS config chain.
     pub region: Option<String>,
+    /// `--profile`: a named profile from `~/.aws/config`.
     pub profile: Option<String>,
+    /// `--registry-id`: for references that name no registry.
     pub registry_id: Option<String>,
+    /// `--endpoint-url`: a local emulator or test server instead of AWS.
     pub endpoint_url: Option<String>,
+    /// `--max-attempts`: SDK attempts per call (standard retry mode).
     pub max_attempts: u32,
 }
 
