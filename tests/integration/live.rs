@@ -285,7 +285,7 @@ async fn start_scan_starts_a_missing_scan_then_polls_it() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn start_scan_limit_exceeded_means_already_scanned_today_and_is_not_retried() {
+async fn start_scan_refused_with_limit_exceeded_while_no_scan_exists_is_exit_3_at_once() {
     let fake = FakeEcr::start().await;
     fake.image(DIGEST_A).await;
     fake.on(
@@ -299,20 +299,26 @@ async fn start_scan_limit_exceeded_means_already_scanned_today_and_is_not_retrie
     .await;
     fake.on(
         "DescribeImageScanFindings",
-        Sequence::new(vec![
-            aws_error(400, "ScanNotFoundException", "Image scan does not exist"),
-            ok(scan_page(DIGEST_A, "COMPLETE", vec![], None)),
-        ]),
+        aws_error(400, "ScanNotFoundException", "Image scan does not exist"),
     )
     .await;
-    let out = gate(&fake, &["check", "app/web:v1", "--start-scan", "-v"]).await;
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let started = std::time::Instant::now();
+    let out = gate(
+        &fake,
+        &["check", "app/web:v1", "--start-scan", "--timeout", "60", "--scan-grace", "30"],
+    )
+    .await;
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "no waiting for a scan that will not come"
+    );
     assert_eq!(
         fake.calls("StartImageScan").await.len(),
         1,
         "LimitExceeded must not burn retries"
     );
-    assert!(stderr(&out).contains("already ran"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("24 hours"), "{}", stderr(&out));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -321,7 +327,11 @@ async fn start_scan_under_enhanced_scanning_explains_and_waits_for_inspector() {
     fake.image(DIGEST_A).await;
     fake.on(
         "StartImageScan",
-        aws_error(400, "ValidationException", "This feature is disabled"),
+        aws_error(
+            400,
+            "ValidationException",
+            "This feature is disabled when enhanced scanning is enabled for the registry",
+        ),
     )
     .await;
     fake.on(
@@ -339,6 +349,25 @@ async fn start_scan_under_enhanced_scanning_explains_and_waits_for_inspector() {
         "{}",
         stderr(&out)
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn start_scan_validation_exception_not_about_enhanced_scanning_is_exit_4() {
+    let fake = FakeEcr::start().await;
+    fake.image(DIGEST_A).await;
+    fake.on(
+        "StartImageScan",
+        aws_error(400, "ValidationException", "1 validation error detected"),
+    )
+    .await;
+    fake.on(
+        "DescribeImageScanFindings",
+        aws_error(400, "ScanNotFoundException", "Image scan does not exist"),
+    )
+    .await;
+    let out = gate(&fake, &["check", "app/web:v1", "--start-scan"]).await;
+    assert_eq!(code(&out), 4, "{}", stderr(&out));
+    assert!(stderr(&out).contains("ValidationException"), "{}", stderr(&out));
 }
 
 fn page_of(n: usize, start: usize) -> Vec<Value> {
