@@ -6,6 +6,7 @@ use std::process::Output;
 use serde_json::{json, Value};
 
 use crate::fake_ecr::*;
+use wiremock::ResponseTemplate;
 use crate::moto::Moto;
 
 /// Runs the binary against `endpoint` with test credentials and fast polling. Blocking, so
@@ -121,6 +122,148 @@ async fn status_sequence_pending_in_progress_complete_is_judged_once_usable() {
         1,
         "one DescribeImages per tag"
     );
+}
+
+/// What ECR answers under enhanced scanning before Amazon Inspector has delivered anything
+/// (aws/aws-sdk#289): COMPLETE, `"findings": []`, no enhancedFindings, no counts, no times.
+fn not_delivered_yet() -> Value {
+    json!({
+        "registryId": "123456789012", "repositoryName": "app/web", "imageId": {"imageDigest": DIGEST_A},
+        "imageScanStatus": {"status": "COMPLETE", "description": "The scan was completed successfully."},
+        "imageScanFindings": {"findings": []}
+    })
+}
+
+/// An enhanced answer with `n` CRITICAL findings, completed just now.
+fn enhanced_criticals(n: usize) -> Value {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let findings: Vec<Value> = (0..n)
+        .map(|i| {
+            json!({
+                "severity": "CRITICAL", "status": "ACTIVE", "title": format!("CVE-2026-10{i} - openssl"),
+                "fixAvailable": "YES", "exploitAvailable": "NO", "score": 9.8,
+                "packageVulnerabilityDetails": {
+                    "vulnerabilityId": format!("CVE-2026-10{i}"),
+                    "vulnerablePackages": [{"name": "openssl", "version": "3.0.1"}]
+                }
+            })
+        })
+        .collect();
+    json!({
+        "registryId": "123456789012", "repositoryName": "app/web", "imageId": {"imageDigest": DIGEST_A},
+        "imageScanStatus": {"status": "COMPLETE", "description": "The scan was completed successfully."},
+        "imageScanFindings": {
+            "imageScanCompletedAt": now,
+            "findingSeverityCounts": {"CRITICAL": n},
+            "enhancedFindings": findings
+        }
+    })
+}
+
+fn registry_scanning(scan_type: &str) -> ResponseTemplate {
+    ok(json!({
+        "registryId": "123456789012",
+        "scanningConfiguration": {"scanType": scan_type, "rules": []}
+    }))
+}
+
+async fn race(fake: &FakeEcr) {
+    fake.image(DIGEST_A).await;
+    fake.on(
+        "DescribeImageScanFindings",
+        Sequence::new(vec![
+            ok(not_delivered_yet()),
+            ok(not_delivered_yet()),
+            ok(enhanced_criticals(1)),
+            ok(enhanced_criticals(2)),
+        ]),
+    )
+    .await;
+}
+
+const FAST_SETTLE: [&str; 6] = [
+    "--settle",
+    "0.5",
+    "--poll-interval",
+    "0.05",
+    "--max-poll-interval",
+    "0.2",
+];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn enhanced_findings_that_arrive_after_complete_are_judged_not_passed() {
+    let fake = FakeEcr::start().await;
+    fake.on("GetRegistryScanningConfiguration", registry_scanning("ENHANCED"))
+        .await;
+    race(&fake).await;
+    let mut args = vec!["check", "app/web:v1", "-o", "json", "-v"];
+    args.extend(FAST_SETTLE);
+    let out = gate(&fake, &args).await;
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let image = &json_out(&out)["images"][0];
+    assert_eq!(image["counts"]["critical"]["violations"], 2, "the full set");
+    assert!(stderr(&out).contains("settled"), "{}", stderr(&out));
+    assert!(fake.calls("DescribeImageScanFindings").await.len() >= 5);
+    assert_eq!(fake.calls("GetRegistryScanningConfiguration").await.len(), 1);
+
+    // The old behaviour, on request: the first usable answer is judged (and passes).
+    let fake = FakeEcr::start().await;
+    fake.on("GetRegistryScanningConfiguration", registry_scanning("ENHANCED"))
+        .await;
+    race(&fake).await;
+    let out = gate(&fake, &["check", "app/web:v1", "--settle", "0"]).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_denied_scanning_configuration_is_treated_as_enhanced_and_said_at_v() {
+    let fake = FakeEcr::start().await;
+    fake.on(
+        "GetRegistryScanningConfiguration",
+        aws_error(400, "AccessDeniedException", "not authorized"),
+    )
+    .await;
+    race(&fake).await;
+    let mut args = vec!["check", "app/web:v1", "-v"];
+    args.extend(FAST_SETTLE);
+    let out = gate(&fake, &args).await;
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("treating the registry as enhanced"), "{}", stderr(&out));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn enhanced_findings_that_never_arrive_are_exit_3_did_not_settle() {
+    let fake = FakeEcr::start().await;
+    fake.on("GetRegistryScanningConfiguration", registry_scanning("ENHANCED"))
+        .await;
+    fake.image(DIGEST_A).await;
+    fake.on("DescribeImageScanFindings", ok(not_delivered_yet())).await;
+    let mut args = vec!["check", "app/web:v1", "--timeout", "2"];
+    args.extend(FAST_SETTLE);
+    let out = gate(&fake, &args).await;
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    assert!(stderr(&out).contains("did not settle"), "{}", stderr(&out));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn under_basic_scanning_the_first_usable_answer_is_final() {
+    let fake = FakeEcr::start().await;
+    fake.on("GetRegistryScanningConfiguration", registry_scanning("BASIC"))
+        .await;
+    fake.image(DIGEST_A).await;
+    fake.on(
+        "DescribeImageScanFindings",
+        ok(scan_page(DIGEST_A, "COMPLETE", vec![], None)),
+    )
+    .await;
+    let started = std::time::Instant::now();
+    let out = gate(&fake, &["check", "app/web:v1", "--settle", "30s"]).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert_eq!(fake.calls("DescribeImageScanFindings").await.len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
