@@ -12,7 +12,7 @@ use crate::ecr::{self, Mode, WaitSettings};
 use crate::error::Error;
 use crate::evaluation::Evaluation;
 use crate::exit::Outcome;
-use crate::findings::{saved, ScannedImage};
+use crate::findings::{saved, ImageError, ScannedImage, Source};
 use crate::image_ref::{self, Reference};
 use crate::policy::Policy;
 use crate::report::{self, console, escape, Output};
@@ -48,13 +48,44 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
 fn evaluate(args: EvaluateArgs, color: bool, quiet: bool) -> Result<Outcome, Error> {
     let judging = Judging::prepare(&args.policy, args.report, color)?;
     let images = saved::read_inputs(&args.files)?;
+    // Missing findings are never a pass: a save without every page is broken input.
+    for image in &images {
+        if let Some(missing) = judging.policy.missing_findings(image) {
+            let files = match &image.source {
+                Source::File { files } => files.join(", "),
+                Source::Ecr { reference } => reference.clone(),
+            };
+            return Err(Error::Input(saved::InputError::Shape {
+                path: files,
+                message: format!(
+                    "ECR counts {missing} the input does not contain for {}: save every page \
+                     (aws ecr describe-image-scan-findings without --max-items)",
+                    image.image
+                ),
+            }));
+        }
+    }
     judging.judge_and_report(images, quiet)
 }
 
 fn check(args: CheckArgs, color: bool, quiet: bool) -> Result<Outcome, Error> {
     let judging = Judging::prepare(&args.policy, args.report, color)?;
     let wait = (&args.wait).into();
-    let images = gather(&args.images.images, &args.aws, wait, Mode::Check)?;
+    let images = gather(&args.images.images, &args.aws, wait, Mode::Check)?
+        .into_iter()
+        .map(|image| match judging.policy.missing_findings(&image) {
+            // After the settle rule had its chance: an incomplete read, never a pass.
+            Some(missing) => {
+                let error = ImageError::aws(format!(
+                    "ECR counts {missing} that ecr:DescribeImageScanFindings did not return for {}: \
+                     refusing to judge an incomplete read",
+                    image.image
+                ));
+                ScannedImage::failed(image.image, image.source, image.scan, error)
+            }
+            None => image,
+        })
+        .collect();
     judging.judge_and_report(images, quiet)
 }
 

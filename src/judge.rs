@@ -54,6 +54,7 @@ fn judge_image(
         scan,
         findings,
         mut warnings,
+        ..
     } = scanned;
     let findings = match findings {
         Ok(findings) => findings,

@@ -7,9 +7,21 @@ use time::{Date, OffsetDateTime, UtcOffset};
 
 /// An RFC 3339 timestamp (as the AWS CLI prints it), rewritten in UTC with milliseconds.
 pub fn parse_rfc3339(text: &str) -> Result<String, String> {
-    let parsed = OffsetDateTime::parse(text.trim(), &Rfc3339)
+    let trimmed = text.trim();
+    let parsed = OffsetDateTime::parse(trimmed, &Rfc3339)
+        .or_else(|e| OffsetDateTime::parse(&with_offset_colon(trimmed).ok_or(e)?, &Rfc3339))
         .map_err(|e| format!("invalid timestamp `{text}`: {e}"))?;
     format(parsed)
+}
+
+/// ISO 8601 also writes offsets as `+hhmm` (some tools save `2020-01-24T15:11:45+1100`);
+/// RFC 3339 wants `+hh:mm`.
+fn with_offset_colon(text: &str) -> Option<String> {
+    let (head, offset) = text.split_at(text.len().checked_sub(5)?);
+    let mut chars = offset.chars();
+    let sign = chars.next()?;
+    ((sign == '+' || sign == '-') && chars.all(|c| c.is_ascii_digit()) && head.contains('T'))
+        .then(|| format!("{head}{}:{}", &offset[..3], &offset[3..]))
 }
 
 /// Epoch seconds, possibly fractional, as an RFC 3339 UTC timestamp.
@@ -78,6 +90,19 @@ mod tests {
             parse_rfc3339("2026-11-20T09:14:31.512000+00:00").unwrap(),
             "2026-11-20T09:14:31.512Z"
         );
+    }
+
+    #[test]
+    fn offsets_without_a_colon_are_accepted() {
+        assert_eq!(
+            parse_rfc3339("2020-01-24T15:11:45+1100").unwrap(),
+            "2020-01-24T04:11:45.000Z"
+        );
+        assert_eq!(
+            parse_rfc3339("2020-01-24T15:11:45.25-0130").unwrap(),
+            "2020-01-24T16:41:45.250Z"
+        );
+        assert!(parse_rfc3339("2020-01-24 1100").is_err());
     }
 
     #[test]

@@ -414,6 +414,28 @@ pub struct ScannedImage {
     pub findings: Result<Vec<Finding>, ImageError>,
     /// Warnings about the input itself (counts, unknown severities, missing pages).
     pub warnings: Vec<String>,
+    /// Severities where ECR's `findingSeverityCounts` say more than was read: the policy
+    /// decides whether the missing findings could have changed the verdict.
+    pub shortfalls: Vec<Shortfall>,
+}
+
+/// ECR counts more findings of one severity than were read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Shortfall {
+    /// The severity the missing findings have (an unrecognised label ranks as critical).
+    pub severity: Severity,
+    /// The label as ECR counts it, e.g. `CRITICAL`.
+    pub label: String,
+    /// How many of that severity were read.
+    pub read: u64,
+    /// How many ECR counts.
+    pub counted: u64,
+}
+
+impl fmt::Display for Shortfall {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.counted - self.read, self.label)
+    }
 }
 
 impl ScannedImage {
@@ -433,8 +455,11 @@ impl ScannedImage {
                 finding.severity_label, finding.id
             ));
         }
+        let mut shortfalls = Vec::new();
         if let Some(expected) = ecr_counts {
-            warnings.extend(count_mismatch(&findings, expected));
+            let (warning, short) = compare_counts(&findings, expected);
+            warnings.extend(warning);
+            shortfalls = short;
         }
         ScannedImage {
             image,
@@ -442,6 +467,7 @@ impl ScannedImage {
             scan: Some(scan),
             findings: Ok(findings),
             warnings,
+            shortfalls,
         }
     }
 
@@ -453,13 +479,18 @@ impl ScannedImage {
             scan,
             findings: Err(error),
             warnings: Vec::new(),
+            shortfalls: Vec::new(),
         }
     }
 }
 
-/// ECR's `findingSeverityCounts` against the findings we actually hold. Keys are folded the
-/// same way on both sides (UNDEFINED and UNTRIAGED are one "unknown").
-fn count_mismatch(findings: &[Finding], expected: &BTreeMap<String, u64>) -> Option<String> {
+/// ECR's `findingSeverityCounts` against the findings we actually hold: a warning naming every
+/// difference, and the severities where ECR counts more. Keys are folded the same way on both
+/// sides (UNDEFINED and UNTRIAGED are one "unknown").
+fn compare_counts(
+    findings: &[Finding],
+    expected: &BTreeMap<String, u64>,
+) -> (Option<String>, Vec<Shortfall>) {
     let key = |label: &str| match Severity::from_ecr(label) {
         Some(sev) => sev.as_str().to_string(),
         None => label.to_ascii_lowercase(),
@@ -474,8 +505,18 @@ fn count_mismatch(findings: &[Finding], expected: &BTreeMap<String, u64>) -> Opt
     }
     theirs.retain(|_, n| *n > 0);
     if ours == theirs {
-        return None;
+        return (None, Vec::new());
     }
+    let shortfalls = theirs
+        .iter()
+        .filter(|(k, n)| ours.get(*k).unwrap_or(&0) < n)
+        .map(|(k, n)| Shortfall {
+            severity: Finding::severity_from_label(k),
+            label: k.to_ascii_uppercase(),
+            read: *ours.get(k).unwrap_or(&0),
+            counted: *n,
+        })
+        .collect();
     let keys: std::collections::BTreeSet<&String> = ours.keys().chain(theirs.keys()).collect();
     let diffs: Vec<String> = keys
         .into_iter()
@@ -488,10 +529,11 @@ fn count_mismatch(findings: &[Finding], expected: &BTreeMap<String, u64>) -> Opt
             )
         })
         .collect();
-    Some(format!(
+    let warning = format!(
         "finding count differs from ECR's findingSeverityCounts ({}); some findings may be missing",
         diffs.join("; ")
-    ))
+    );
+    (Some(warning), shortfalls)
 }
 
 /// A finding with only an id and a severity label, for tests across the crate.
@@ -583,14 +625,17 @@ mod tests {
             ("UNTRIAGED".to_string(), 1),
             ("LOW".to_string(), 0),
         ]);
-        assert_eq!(count_mismatch(&findings, &expected), None);
+        assert_eq!(compare_counts(&findings, &expected), (None, vec![]));
     }
 
     #[test]
     fn counts_that_differ_name_the_severity() {
         let findings = vec![finding("a", "HIGH")];
         let expected = BTreeMap::from([("HIGH".to_string(), 2)]);
-        let warning = count_mismatch(&findings, &expected).unwrap();
+        let (warning, short) = compare_counts(&findings, &expected);
+        let warning = warning.unwrap();
+        assert_eq!(short[0].to_string(), "1 HIGH");
+        assert_eq!(short[0].severity, Severity::High);
         assert!(
             warning.contains("count") && warning.contains("high: 1 read, 2"),
             "{warning}"

@@ -201,6 +201,14 @@ impl ImageKey {
     }
 }
 
+fn first_image_name(group: &[(String, RawPage)]) -> String {
+    let page = &group[0].1;
+    match &page.image_id.image_digest {
+        Some(d) => format!("{}@{d}", page.repository_name),
+        None => page.repository_name.clone(),
+    }
+}
+
 fn image_from_pages(group: Vec<(String, RawPage)>) -> Result<ScannedImage, InputError> {
     let mut files: Vec<String> = Vec::new();
     for (path, _) in &group {
@@ -219,7 +227,33 @@ fn image_from_pages(group: Vec<(String, RawPage)>) -> Result<ScannedImage, Input
         index_digest: None,
     };
     let source = Source::File { files };
-    let status = first.image_scan_status.status.clone().unwrap_or_default();
+    let broken = |path: &str, message: String| InputError::Shape {
+        path: path.to_string(),
+        message,
+    };
+    let mut status: Option<String> = None;
+    for (path, page) in &group {
+        let Some(this) = page.image_scan_status.status.clone() else {
+            return Err(broken(
+                path,
+                "a page has no imageScanStatus.status: not a complete describe-image-scan-findings response".to_string(),
+            ));
+        };
+        match &status {
+            Some(first) if *first != this => {
+                return Err(broken(
+                    path,
+                    format!(
+                        "pages of {} report different scan statuses ({first} and {this}): they were saved while the scan changed; save every page again",
+                        first_image_name(&group)
+                    ),
+                ))
+            }
+            Some(_) => {}
+            None => status = Some(this),
+        }
+    }
+    let status = status.unwrap_or_default();
     let description = first.image_scan_status.description.clone();
     let has_enhanced = group.iter().any(|(_, p)| {
         p.image_scan_findings
@@ -263,6 +297,23 @@ fn image_from_pages(group: Vec<(String, RawPage)>) -> Result<ScannedImage, Input
         });
     }
 
+    // `{}` has no finding list at all: nothing says the image is clean.
+    let has_list = group.iter().any(|(_, p)| {
+        p.image_scan_findings
+            .as_ref()
+            .is_some_and(|f| f.findings.is_some() || f.enhanced_findings.is_some())
+    });
+    if !has_list {
+        return Err(InputError::Shape {
+            path: group[0].0.clone(),
+            message: format!(
+                "scan status {status} but imageScanFindings has neither findings nor enhancedFindings: not a clean image, \
+                 an incomplete save (save the whole describe-image-scan-findings output)"
+            ),
+        });
+    }
+    let old_cli = scan.kind == ScanKind::Enhanced && !has_enhanced;
+
     let missing_pages = group
         .last()
         .and_then(|(_, p)| p.next_token.as_ref())
@@ -295,6 +346,13 @@ fn image_from_pages(group: Vec<(String, RawPage)>) -> Result<ScannedImage, Input
     }
     let mut scanned =
         ScannedImage::with_findings(image, source, scan, findings, ecr_counts.as_ref());
+    if old_cli {
+        scanned.warnings.push(
+            "an enhanced (ACTIVE) scan saved without enhancedFindings: an AWS CLI older than 2.4 drops Inspector's \
+             findings from its output; save it again with a current AWS CLI"
+                .to_string(),
+        );
+    }
     if missing_pages {
         scanned.warnings.push(
             "the last saved page still carries a nextToken: pages are missing, so findings on them were not judged"

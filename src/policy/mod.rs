@@ -11,7 +11,7 @@ use std::sync::Arc;
 use globset::GlobMatcher;
 use time::Date;
 
-use crate::findings::{Finding, Severity};
+use crate::findings::{Finding, ScannedImage, Severity};
 
 /// `fail-on`: the lowest severity that violates, or `none` (only budgets can fail).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -195,6 +195,29 @@ impl Policy {
             .iter()
             .find(|b| b.severity == severity)
             .map(|b| b.max)
+    }
+
+    /// Whether a finding of `severity` can violate under this policy (at or above `fail-on`,
+    /// or budgeted): findings ECR counts but the read lacks matter only then.
+    pub fn could_violate(&self, severity: Severity) -> bool {
+        let severity = match severity {
+            Severity::Unknown => self.treat_unknown_as,
+            other => other,
+        };
+        self.budget(severity).is_some()
+            || matches!(self.fail_on, FailOn::At(threshold) if severity >= threshold)
+    }
+
+    /// What ECR counts that was not read, where it could change the verdict: `None` when the
+    /// read is complete enough to judge.
+    pub fn missing_findings(&self, image: &ScannedImage) -> Option<String> {
+        let missing: Vec<String> = image
+            .shortfalls
+            .iter()
+            .filter(|s| self.could_violate(s.severity))
+            .map(ToString::to_string)
+            .collect();
+        (!missing.is_empty()).then(|| missing.join(", "))
     }
 
     pub(crate) fn effective_severity(&self, finding: &Finding) -> Severity {

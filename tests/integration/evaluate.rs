@@ -450,27 +450,62 @@ fn first_page_file_alone_warns_about_missing_pages_and_counts_with_exit_1() {
 }
 
 #[test]
-fn missing_pages_warn_about_next_token_and_counts_with_exit_1() {
+fn missing_pages_that_could_violate_are_exit_2_naming_the_missing_counts() {
+    // ECR counts 1 CRITICAL and 2 HIGH; the save holds 1 HIGH: never a pass, never a verdict.
     let out = evaluate(&[&fixture("missing-pages.json")]);
-    assert_code(&out, 1);
+    assert_code(&out, 2);
+    assert!(
+        out.stderr
+            .contains("ECR counts 1 CRITICAL, 1 HIGH the input does not contain")
+            && out.stderr.contains("save every page"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.is_empty(), "no report on exit 2: {}", out.stdout);
+}
+
+#[test]
+fn missing_pages_where_nothing_could_violate_warn_about_next_token_and_counts_with_exit_0() {
+    let out = evaluate(&["--fail-on", "none", &fixture("missing-pages.json")]);
+    assert_code(&out, 0);
     assert!(out.stderr.contains("nextToken"), "{}", out.stderr);
     assert!(out.stderr.contains("count"), "{}", out.stderr);
     assert_snapshot!(snapshot_text(&out));
 }
 
 #[test]
-fn max_items_truncated_output_warns_like_a_next_token_with_exit_1() {
+fn max_items_truncated_output_is_exit_2_or_with_nothing_to_violate_a_warning() {
     let out = evaluate(&[&fixture("max-items-truncated.json")]);
-    assert_code(&out, 1);
+    assert_code(&out, 2);
+    assert!(out.stderr.contains("1 HIGH"), "{}", out.stderr);
+    let out = evaluate(&["--fail-on", "none", &fixture("max-items-truncated.json")]);
+    assert_code(&out, 0);
     assert!(out.stderr.contains("nextToken"), "{}", out.stderr);
     assert!(out.stderr.contains("count"), "{}", out.stderr);
     assert_snapshot!(snapshot_text(&out));
 }
 
 #[test]
-fn count_mismatch_warns_with_the_word_count_with_exit_1() {
+fn count_shortfall_at_a_violating_severity_is_exit_2() {
+    // Counts say HIGH 2, the save holds 1 HIGH; HIGH violates by default.
     let out = evaluate(&[&fixture("count-mismatch.json")]);
-    assert_code(&out, 1);
+    assert_code(&out, 2);
+    assert!(out.stderr.contains("ECR counts 1 HIGH"), "{}", out.stderr);
+    // A budget makes a severity able to violate too.
+    let out = evaluate(&[
+        "--fail-on",
+        "none",
+        "--max",
+        "high=5",
+        &fixture("count-mismatch.json"),
+    ]);
+    assert_code(&out, 2);
+}
+
+#[test]
+fn count_shortfall_below_the_threshold_warns_with_the_word_count_with_exit_0() {
+    let out = evaluate(&["--fail-on", "critical", &fixture("count-mismatch.json")]);
+    assert_code(&out, 0);
     assert!(out.stderr.contains("count"), "{}", out.stderr);
     assert!(
         out.stdout.contains("count"),
@@ -481,11 +516,16 @@ fn count_mismatch_warns_with_the_word_count_with_exit_1() {
 }
 
 #[test]
-fn quiet_hides_warnings_but_not_the_report_with_exit_1() {
-    let out = evaluate(&["-q", &fixture("count-mismatch.json")]);
-    assert_code(&out, 1);
+fn quiet_hides_warnings_but_not_the_report() {
+    let out = evaluate(&[
+        "-q",
+        "--fail-on",
+        "critical",
+        &fixture("count-mismatch.json"),
+    ]);
+    assert_code(&out, 0);
     assert!(out.stderr.is_empty(), "{}", out.stderr);
-    assert!(out.stdout.contains("Verdict: FAIL"), "{}", out.stdout);
+    assert!(out.stdout.contains("Verdict: PASS"), "{}", out.stdout);
 }
 
 #[test]
@@ -688,6 +728,60 @@ fn bad_input(name: &str) -> Outcome {
         out.stderr
     );
     out
+}
+
+#[test]
+fn a_findings_list_gone_while_counts_say_critical_is_exit_2_never_a_pass() {
+    let out = bad_input("bad/findings-list-gone.json");
+    assert!(
+        out.stderr.contains("neither findings nor enhancedFindings"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn an_empty_findings_object_under_active_is_not_a_clean_image() {
+    let out = bad_input("bad/active-empty-findings.json");
+    assert!(out.stderr.contains("not a clean image"), "{}", out.stderr);
+}
+
+#[test]
+fn a_missing_status_or_pages_with_different_statuses_are_broken_input_exit_2() {
+    let out = bad_input("bad/missing-status.json");
+    assert!(
+        out.stderr.contains("imageScanStatus.status"),
+        "{}",
+        out.stderr
+    );
+    let out = bad_input("bad/statuses-differ.json");
+    assert!(
+        out.stderr.contains("COMPLETE") && out.stderr.contains("ACTIVE"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn timestamps_with_offsets_without_a_colon_are_accepted() {
+    let out = evaluate(&["-o", "json", &fixture("offset-without-colon.json")]);
+    assert_code(&out, 1);
+    let report = out.json();
+    assert_eq!(
+        only_image(&report)["scan"]["completed_at"],
+        "2020-01-24T04:11:45.000Z"
+    );
+}
+
+#[test]
+fn a_saved_active_answer_without_enhanced_findings_warns_about_old_aws_clis() {
+    let out = evaluate(&[&fixture("active-old-cli.json")]);
+    assert_code(&out, 0);
+    assert!(
+        out.stderr.contains("AWS CLI older than 2.4"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -1136,7 +1230,13 @@ fn json_report_of_unknown_severity_ranks_it_critical_and_keeps_the_label() {
 
 #[test]
 fn json_report_of_count_mismatch_carries_the_warning() {
-    let out = evaluate(&["-o", "json", &fixture("count-mismatch.json")]);
+    let out = evaluate(&[
+        "-o",
+        "json",
+        "--fail-on",
+        "critical",
+        &fixture("count-mismatch.json"),
+    ]);
     let report = out.json();
     let image = only_image(&report);
     assert!(

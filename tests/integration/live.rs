@@ -6,8 +6,8 @@ use std::process::Output;
 use serde_json::{json, Value};
 
 use crate::fake_ecr::*;
-use wiremock::ResponseTemplate;
 use crate::moto::Moto;
+use wiremock::ResponseTemplate;
 
 /// Runs the binary against `endpoint` with test credentials and fast polling. Blocking, so
 /// callers on the test runtime go through [`gate`].
@@ -134,12 +134,9 @@ fn not_delivered_yet() -> Value {
     })
 }
 
-/// An enhanced answer with `n` CRITICAL findings, completed just now.
+/// An enhanced answer with `n` CRITICAL findings and no completion time yet, so only the
+/// findings staying the same can settle it.
 fn enhanced_criticals(n: usize) -> Value {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
     let findings: Vec<Value> = (0..n)
         .map(|i| {
             json!({
@@ -156,7 +153,6 @@ fn enhanced_criticals(n: usize) -> Value {
         "registryId": "123456789012", "repositoryName": "app/web", "imageId": {"imageDigest": DIGEST_A},
         "imageScanStatus": {"status": "COMPLETE", "description": "The scan was completed successfully."},
         "imageScanFindings": {
-            "imageScanCompletedAt": now,
             "findingSeverityCounts": {"CRITICAL": n},
             "enhancedFindings": findings
         }
@@ -196,8 +192,11 @@ const FAST_SETTLE: [&str; 6] = [
 #[tokio::test(flavor = "multi_thread")]
 async fn enhanced_findings_that_arrive_after_complete_are_judged_not_passed() {
     let fake = FakeEcr::start().await;
-    fake.on("GetRegistryScanningConfiguration", registry_scanning("ENHANCED"))
-        .await;
+    fake.on(
+        "GetRegistryScanningConfiguration",
+        registry_scanning("ENHANCED"),
+    )
+    .await;
     race(&fake).await;
     let mut args = vec!["check", "app/web:v1", "-o", "json", "-v"];
     args.extend(FAST_SETTLE);
@@ -207,12 +206,18 @@ async fn enhanced_findings_that_arrive_after_complete_are_judged_not_passed() {
     assert_eq!(image["counts"]["critical"]["violations"], 2, "the full set");
     assert!(stderr(&out).contains("settled"), "{}", stderr(&out));
     assert!(fake.calls("DescribeImageScanFindings").await.len() >= 5);
-    assert_eq!(fake.calls("GetRegistryScanningConfiguration").await.len(), 1);
+    assert_eq!(
+        fake.calls("GetRegistryScanningConfiguration").await.len(),
+        1
+    );
 
     // The old behaviour, on request: the first usable answer is judged (and passes).
     let fake = FakeEcr::start().await;
-    fake.on("GetRegistryScanningConfiguration", registry_scanning("ENHANCED"))
-        .await;
+    fake.on(
+        "GetRegistryScanningConfiguration",
+        registry_scanning("ENHANCED"),
+    )
+    .await;
     race(&fake).await;
     let out = gate(&fake, &["check", "app/web:v1", "--settle", "0"]).await;
     assert_eq!(code(&out), 0, "{}", stderr(&out));
@@ -231,16 +236,24 @@ async fn a_denied_scanning_configuration_is_treated_as_enhanced_and_said_at_v() 
     args.extend(FAST_SETTLE);
     let out = gate(&fake, &args).await;
     assert_eq!(code(&out), 1, "{}", stderr(&out));
-    assert!(stderr(&out).contains("treating the registry as enhanced"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("treating the registry as enhanced"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn enhanced_findings_that_never_arrive_are_exit_3_did_not_settle() {
     let fake = FakeEcr::start().await;
-    fake.on("GetRegistryScanningConfiguration", registry_scanning("ENHANCED"))
-        .await;
+    fake.on(
+        "GetRegistryScanningConfiguration",
+        registry_scanning("ENHANCED"),
+    )
+    .await;
     fake.image(DIGEST_A).await;
-    fake.on("DescribeImageScanFindings", ok(not_delivered_yet())).await;
+    fake.on("DescribeImageScanFindings", ok(not_delivered_yet()))
+        .await;
     let mut args = vec!["check", "app/web:v1", "--timeout", "2"];
     args.extend(FAST_SETTLE);
     let out = gate(&fake, &args).await;
@@ -251,8 +264,11 @@ async fn enhanced_findings_that_never_arrive_are_exit_3_did_not_settle() {
 #[tokio::test(flavor = "multi_thread")]
 async fn under_basic_scanning_the_first_usable_answer_is_final() {
     let fake = FakeEcr::start().await;
-    fake.on("GetRegistryScanningConfiguration", registry_scanning("BASIC"))
-        .await;
+    fake.on(
+        "GetRegistryScanningConfiguration",
+        registry_scanning("BASIC"),
+    )
+    .await;
     fake.image(DIGEST_A).await;
     fake.on(
         "DescribeImageScanFindings",
@@ -448,7 +464,15 @@ async fn start_scan_refused_with_limit_exceeded_while_no_scan_exists_is_exit_3_a
     let started = std::time::Instant::now();
     let out = gate(
         &fake,
-        &["check", "app/web:v1", "--start-scan", "--timeout", "60", "--scan-grace", "30"],
+        &[
+            "check",
+            "app/web:v1",
+            "--start-scan",
+            "--timeout",
+            "60",
+            "--scan-grace",
+            "30",
+        ],
     )
     .await;
     assert_eq!(code(&out), 3, "{}", stderr(&out));
@@ -510,7 +534,11 @@ async fn start_scan_validation_exception_not_about_enhanced_scanning_is_exit_4()
     .await;
     let out = gate(&fake, &["check", "app/web:v1", "--start-scan"]).await;
     assert_eq!(code(&out), 4, "{}", stderr(&out));
-    assert!(stderr(&out).contains("ValidationException"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("ValidationException"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 fn page_of(n: usize, start: usize) -> Vec<Value> {
