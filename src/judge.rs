@@ -530,6 +530,27 @@ mod tests {
     }
 
     #[test]
+    fn a_package_scoped_entry_needs_every_package_of_the_finding_to_match() {
+        let mut scoped = entry("A");
+        scoped.package = Some("libwebp7".into());
+        let policy = Policy {
+            allow: vec![scoped],
+            ..Policy::default()
+        };
+        let mut both = finding("A", "HIGH", "libwebp7", Fix::Yes);
+        both.packages.push(Package {
+            name: "libtiff6".into(),
+            version: None,
+            fixed_in: None,
+        });
+        let eval = run(&policy, vec![both]);
+        assert_eq!(states(&eval)[0].1, State::Violation);
+        let mut none = finding("A", "HIGH", "x", Fix::Yes);
+        none.packages.clear();
+        assert_eq!(states(&run(&policy, vec![none]))[0].1, State::Violation);
+    }
+
+    #[test]
     fn repository_glob_scopes_an_entry_and_star_crosses_slashes() {
         let mut scoped = entry("A");
         scoped.repository = Some(("app/*".into(), file::compile_glob("app/*").unwrap()));

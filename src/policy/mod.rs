@@ -107,7 +107,11 @@ impl AllowEntry {
             && self
                 .package
                 .as_ref()
-                .is_none_or(|p| finding.package_names().any(|n| n == p))
+                // Every package the finding names must be this one: an entry for libwebp7
+                // does not allow a finding that also names libtiff6.
+                .is_none_or(|p| {
+                    !finding.packages.is_empty() && finding.package_names().all(|n| n == p)
+                })
             && self
                 .repository
                 .as_ref()

@@ -198,6 +198,20 @@ fn cell(escaped: &str, max: usize) -> String {
     truncate(escaped, max).into_owned()
 }
 
+/// The console report of `wait`: one status line per image, never a policy verdict.
+pub fn write_wait(eval: &Evaluation, out: &mut dyn Write) -> io::Result<()> {
+    for image in &eval.images {
+        writeln!(out, "{}", wait_status(image))?;
+    }
+    let usable = eval.images.iter().filter(|i| i.error().is_none()).count();
+    writeln!(
+        out,
+        "{usable} of {} scan(s) usable (exit code {})",
+        eval.images.len(),
+        eval.exit_code()
+    )
+}
+
 /// The line `wait` prints per image on stderr when no report is asked for: whether the scan is
 /// usable, never a policy verdict.
 pub fn wait_status(image: &ImageEvaluation) -> String {

@@ -36,9 +36,11 @@ struct ImageReport<'a> {
     source: &'a Source,
     scan: Option<&'a ScanInfo>,
     verdict: Verdict,
-    counts: &'a SeverityCounts,
+    /// `null` for `wait`, which counts nothing.
+    counts: Option<&'a SeverityCounts>,
     closed: usize,
-    findings: Findings<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    findings: Option<Findings<'a>>,
     warnings: &'a [String],
     error: Option<&'a ImageError>,
 }
@@ -72,7 +74,8 @@ struct Finding<'a> {
     url: Option<&'a str>,
 }
 
-/// The JSON report; without `include_findings` (for `wait`) its findings lists stay empty.
+/// The JSON report; without `include_findings` (for `wait`) `counts` is null and no image has
+/// a `findings` list.
 pub fn write(eval: &Evaluation, out: &mut impl Write, include_findings: bool) -> io::Result<()> {
     let report = Report {
         version: 1,
@@ -106,9 +109,9 @@ fn image(i: &ImageEvaluation, include_findings: bool) -> ImageReport<'_> {
         source: &i.source,
         scan: i.scan.as_ref(),
         verdict: i.verdict(),
-        counts: &i.counts,
+        counts: include_findings.then_some(&i.counts),
         closed: i.closed,
-        findings: Findings(if include_findings { &i.findings } else { &[] }),
+        findings: include_findings.then_some(Findings(&i.findings)),
         warnings: &i.warnings,
         error: i.error(),
     }

@@ -15,6 +15,31 @@ fn verdict_badge(v: Verdict) -> &'static str {
     }
 }
 
+/// The Markdown report of `wait`: whether each scan is usable, never a policy verdict.
+pub fn write_wait(eval: &Evaluation, out: &mut dyn Write) -> io::Result<()> {
+    let usable = eval.images.iter().filter(|i| i.error().is_none()).count();
+    writeln!(
+        out,
+        "## ECR scan gate: {usable} of {} scan(s) usable\n",
+        eval.images.len()
+    )?;
+    writeln!(out, "| Image | Scan | Usable |")?;
+    writeln!(out, "|---|---|---|")?;
+    for image in &eval.images {
+        let scan = image
+            .scan
+            .as_ref()
+            .map(|s| md(&s.status))
+            .unwrap_or_else(|| "—".to_string());
+        let usable = match image.error() {
+            Some(e) => format!("⚠️ not usable: {}", md(e.message())),
+            None => "✅ scan usable".to_string(),
+        };
+        writeln!(out, "| {} | {scan} | {usable} |", md(&image.image.to_string()))?;
+    }
+    Ok(())
+}
+
 /// The Markdown report, for `$GITHUB_STEP_SUMMARY` or a merge-request note.
 pub fn write(eval: &Evaluation, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "## ECR scan gate: {}\n", verdict_badge(eval.verdict()))?;

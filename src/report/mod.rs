@@ -199,6 +199,8 @@ fn render(
     options: &Options,
 ) -> io::Result<()> {
     match format {
+        Format::Console if !options.include_findings => console::write_wait(eval, out),
+        Format::Markdown if !options.include_findings => markdown::write_wait(eval, out),
         Format::Console => console::write(eval, out, options.color),
         Format::Json => json::write(eval, out, options.include_findings),
         Format::Sarif => sarif::write(eval, out, options.sarif_location.as_deref()),

@@ -1067,11 +1067,32 @@ async fn wait_exits_0_once_usable_and_prints_a_status_line() {
 
     let out = gate(&fake, &["wait", "app/web:v1", "-o", "json"]).await;
     let report = json_out(&out);
-    assert!(report["images"][0]["findings"]
-        .as_array()
-        .unwrap()
-        .is_empty());
-    assert_eq!(report["images"][0]["scan"]["status"], "COMPLETE");
+    let image = &report["images"][0];
+    assert!(image.get("findings").is_none(), "{image:#}");
+    assert_eq!(image["counts"], Value::Null, "wait counts nothing");
+    assert_eq!(image["scan"]["status"], "COMPLETE");
+    assert_eq!(report["verdict"], "pass");
+
+    for format in ["console", "markdown"] {
+        let out = gate(&fake, &["wait", "app/web:v1", "-o", format]).await;
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(text.contains("scan usable") || text.contains("usable"), "{text}");
+        for verdict in ["PASS", "FAIL", "pass", "fail", "Violations"] {
+            assert!(!text.contains(verdict), "{format} shows a policy verdict: {text}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wait_with_a_judging_report_format_is_a_usage_error_before_any_call() {
+    let fake = FakeEcr::start().await;
+    for format in ["sarif", "junit", "gitlab"] {
+        let out = gate(&fake, &["wait", "app/web:v1", "-o", &format!("{format}=x.out")]).await;
+        assert_eq!(code(&out), 2, "{format}: {}", stderr(&out));
+        assert!(stderr(&out).contains("judges nothing"), "{}", stderr(&out));
+    }
+    assert!(fake.calls("DescribeImages").await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]
