@@ -92,7 +92,10 @@ fn check(args: CheckArgs, color: bool, quiet: bool) -> Result<Outcome, Error> {
 fn wait(args: WaitArgs, color: bool, quiet: bool) -> Result<Outcome, Error> {
     report::validate(&args.outputs).map_err(Error::Usage)?;
     if let Some(judging) = args.outputs.iter().find(|o| {
-        matches!(o.format, report::Format::Sarif | report::Format::Junit | report::Format::Gitlab)
+        matches!(
+            o.format,
+            report::Format::Sarif | report::Format::Junit | report::Format::Gitlab
+        )
     }) {
         return Err(Error::Usage(format!(
             "`wait` judges nothing, so it writes no {} report (an empty SARIF upload would close every open \

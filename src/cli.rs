@@ -263,17 +263,23 @@ pub fn parse() -> Result<Cli, clap::Error> {
     Cli::try_parse()
 }
 
-/// A bare number of seconds or a humantime duration (`90s`, `10m`, `1h30m`).
+/// The longest duration any flag takes: beyond it a deadline cannot be represented.
+const LONGEST: Duration = Duration::from_secs(366 * 24 * 3600);
+
+/// A bare number of seconds or a humantime duration (`90s`, `10m`, `1h30m`), at most a year.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
-    if let Ok(secs) = t.parse::<f64>() {
-        if secs.is_finite() && secs >= 0.0 {
-            return Ok(Duration::from_secs_f64(secs));
-        }
-        return Err(format!("`{text}` is not a duration"));
+    let duration = match t.parse::<f64>() {
+        Ok(secs) if secs.is_finite() && secs >= 0.0 => Duration::try_from_secs_f64(secs)
+            .map_err(|_| format!("`{text}` is too large a duration (at most a year)"))?,
+        Ok(_) => return Err(format!("`{text}` is not a duration")),
+        Err(_) => humantime::parse_duration(t)
+            .map_err(|e| format!("`{text}` is not a duration (e.g. 90, 90s, 10m): {e}"))?,
+    };
+    if duration > LONGEST {
+        return Err(format!("`{text}` is too large a duration (at most a year)"));
     }
-    humantime::parse_duration(t)
-        .map_err(|e| format!("`{text}` is not a duration (e.g. 90, 90s, 10m): {e}"))
+    Ok(duration)
 }
 
 impl PolicyArgs {
@@ -364,5 +370,7 @@ mod tests {
         assert_eq!(parse_duration("0.5").unwrap(), Duration::from_millis(500));
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("-1").is_err());
+        assert!(parse_duration("1e30").unwrap_err().contains("too large"));
+        assert!(parse_duration("500y").unwrap_err().contains("too large"));
     }
 }

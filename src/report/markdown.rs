@@ -35,7 +35,11 @@ pub fn write_wait(eval: &Evaluation, out: &mut dyn Write) -> io::Result<()> {
             Some(e) => format!("⚠️ not usable: {}", md(e.message())),
             None => "✅ scan usable".to_string(),
         };
-        writeln!(out, "| {} | {scan} | {usable} |", md(&image.image.to_string()))?;
+        writeln!(
+            out,
+            "| {} | {scan} | {usable} |",
+            md(&image.image.to_string())
+        )?;
     }
     Ok(())
 }

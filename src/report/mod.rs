@@ -95,8 +95,23 @@ impl FromStr for Output {
     }
 }
 
-/// At most one report may go to stdout, or the two would interleave into neither format.
+/// At most one report may go to stdout, or the two would interleave into neither format; no two
+/// reports may go to one file, or they would truncate each other.
 pub fn validate(outputs: &[Output]) -> Result<(), String> {
+    let mut paths: Vec<(PathBuf, &Output)> = Vec::new();
+    for output in outputs {
+        let Some(path) = &output.path else { continue };
+        let key = same_file_key(path);
+        if let Some((_, other)) = paths.iter().find(|(k, _)| *k == key) {
+            return Err(format!(
+                "the {} and {} reports both go to {}: give each report its own path",
+                other.format,
+                output.format,
+                path.display()
+            ));
+        }
+        paths.push((key, output));
+    }
     let to_stdout: Vec<String> = outputs
         .iter()
         .filter(|o| o.path.is_none())
@@ -109,6 +124,17 @@ pub fn validate(outputs: &[Output]) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// A path as the file system will resolve it (`./a` and `a` are one file), even before it exists.
+fn same_file_key(path: &std::path::Path) -> PathBuf {
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+    let dir = parent.map_or_else(|| PathBuf::from("."), PathBuf::from);
+    let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
+    match path.file_name() {
+        Some(name) => dir.join(name),
+        None => path.to_path_buf(),
+    }
 }
 
 /// Rendering choices that are not part of the evaluation.
@@ -175,9 +201,14 @@ fn write_one(eval: &Evaluation, output: &Output, options: &Options) -> Result<()
             let mut lock = BufWriter::new(stdout.lock());
             render(eval, output.format, &mut lock, options).and_then(|()| lock.flush())
         }
+        // Colour is for a terminal: a console report written to a file never gets escapes.
         Some(path) => File::create(path).and_then(|file| {
             let mut writer = BufWriter::with_capacity(256 * 1024, file);
-            render(eval, output.format, &mut writer, options).and_then(|()| writer.flush())
+            let plain = Options {
+                color: false,
+                ..options.clone()
+            };
+            render(eval, output.format, &mut writer, &plain).and_then(|()| writer.flush())
         }),
     };
     result.map_err(|e| {
@@ -250,6 +281,20 @@ mod tests {
         );
         assert!("xml".parse::<Output>().is_err());
         assert!("json=".parse::<Output>().is_err());
+    }
+
+    #[test]
+    fn two_reports_to_one_file_are_refused() {
+        let outputs: Vec<Output> = vec![
+            "json=r.out".parse().unwrap(),
+            "sarif=./r.out".parse().unwrap(),
+        ];
+        assert!(validate(&outputs).unwrap_err().contains("both go to"));
+        let outputs: Vec<Output> = vec![
+            "json=a.out".parse().unwrap(),
+            "sarif=b.out".parse().unwrap(),
+        ];
+        assert!(validate(&outputs).is_ok());
     }
 
     #[test]

@@ -40,8 +40,18 @@ fn level(state: State) -> ResultLevel {
     }
 }
 
+/// A plain-text SARIF message: `[`, `]` and `\\` escaped (SARIF 2.1.0 §3.11.6), so finding text
+/// cannot form an embedded link.
 fn text(message: impl Into<String>) -> Message {
-    Message::builder().text(message.into()).build()
+    let message = message.into();
+    let mut escaped = String::with_capacity(message.len() + 8);
+    for c in message.chars() {
+        if matches!(c, '[' | ']' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    Message::builder().text(escaped).build()
 }
 
 fn score(j: &JudgedFinding) -> f64 {
@@ -311,6 +321,14 @@ fn result(context: &ImageContext, j: &JudgedFinding, rule_index: usize) -> Sarif
         "{:016x}",
         super::fingerprint(&[
             &image.image.repository,
+            // Two images of one repository are two alerts; the tag (else the digest) keeps an
+            // alert the same across runs that check the same tag.
+            image
+                .image
+                .tag
+                .as_deref()
+                .or(image.image.digest.as_deref())
+                .unwrap_or(""),
             image.image.platform.as_deref().unwrap_or(""),
             &f.id,
             &packages.join(","),

@@ -785,6 +785,57 @@ fn a_saved_active_answer_without_enhanced_findings_warns_about_old_aws_clis() {
 }
 
 #[test]
+fn two_reports_to_one_path_are_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.out");
+    let p = path.display().to_string();
+    let out = evaluate(&[
+        "-o",
+        &format!("json={p}"),
+        "-o",
+        &format!("sarif={p}"),
+        &fixture("basic-findings.json"),
+    ]);
+    assert_code(&out, 2);
+    assert!(out.stderr.contains("both go to"), "{}", out.stderr);
+    assert!(!path.exists(), "nothing written before the usage error");
+}
+
+#[test]
+fn a_duration_too_large_to_represent_is_a_usage_error_not_a_panic() {
+    let out = crate::util::run(["check", "app/web:v1", "--timeout", "1e30"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("too large"), "{}", out.stderr);
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+}
+
+#[test]
+fn a_console_report_to_a_file_never_gets_colour() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("console.txt");
+    let out = evaluate(&[
+        "--color",
+        "always",
+        "-o",
+        &format!("console={}", path.display()),
+        "-o",
+        "json",
+        &fixture("basic-findings.json"),
+    ]);
+    assert_code(&out, 1);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.contains("FAIL") && !text.contains('\u{1b}'),
+        "{text:?}"
+    );
+    let coloured = evaluate(&["--color", "always", &fixture("basic-findings.json")]);
+    assert!(
+        coloured.stdout.contains('\u{1b}'),
+        "stdout still gets the colour asked for"
+    );
+}
+
+#[test]
 fn empty_input_file_exits_2() {
     let out = bad_input("bad/empty.json");
     assert!(out.stderr.contains("empty"), "{}", out.stderr);

@@ -1077,9 +1077,15 @@ async fn wait_exits_0_once_usable_and_prints_a_status_line() {
         let out = gate(&fake, &["wait", "app/web:v1", "-o", format]).await;
         assert_eq!(code(&out), 0, "{}", stderr(&out));
         let text = String::from_utf8_lossy(&out.stdout).to_string();
-        assert!(text.contains("scan usable") || text.contains("usable"), "{text}");
+        assert!(
+            text.contains("scan usable") || text.contains("usable"),
+            "{text}"
+        );
         for verdict in ["PASS", "FAIL", "pass", "fail", "Violations"] {
-            assert!(!text.contains(verdict), "{format} shows a policy verdict: {text}");
+            assert!(
+                !text.contains(verdict),
+                "{format} shows a policy verdict: {text}"
+            );
         }
     }
 }
@@ -1088,7 +1094,11 @@ async fn wait_exits_0_once_usable_and_prints_a_status_line() {
 async fn wait_with_a_judging_report_format_is_a_usage_error_before_any_call() {
     let fake = FakeEcr::start().await;
     for format in ["sarif", "junit", "gitlab"] {
-        let out = gate(&fake, &["wait", "app/web:v1", "-o", &format!("{format}=x.out")]).await;
+        let out = gate(
+            &fake,
+            &["wait", "app/web:v1", "-o", &format!("{format}=x.out")],
+        )
+        .await;
         assert_eq!(code(&out), 2, "{format}: {}", stderr(&out));
         assert!(stderr(&out).contains("judges nothing"), "{}", stderr(&out));
     }
