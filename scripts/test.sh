@@ -3,7 +3,7 @@
 # tests use (moto, the AWS CLI, check-jsonschema, junitparser, the SARIF multitool,
 # gitlab-ci-local, action validators, hadolint) under .tools/, then format, lint, the static
 # build and the whole suite.
-# Under CI=true a test whose tool is missing fails instead of skipping.
+# Under CI (CI=true, 1 or yes) a test whose tool is missing fails instead of skipping.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-tools.sh

@@ -575,7 +575,7 @@ fn the_static_binary_the_container_ships_runs() {
     let binary = root().join("target/static/ecr-scan-gate");
     if !binary.is_file() {
         assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
+            !util::in_ci(),
             "target/static/ecr-scan-gate is missing: scripts/test.sh builds it with scripts/build-static.sh"
         );
         eprintln!("note: no static build; run scripts/build-static.sh");
