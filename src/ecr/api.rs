@@ -68,9 +68,13 @@ pub enum ApiError {
         /// The HTTP status: any 5xx is transient whatever the body says.
         status: u16,
     },
-    /// No answer: network, timeout, credentials, or a response that could not be read.
+    /// No answer: network, timeout, or a response that could not be read.
     #[error("{0}")]
     Transport(String),
+    /// No credentials to sign with, or a profile that does not exist: asking again cannot help.
+    /// The message says what to set; the provider chain's own words are logged at `-v`.
+    #[error("{0}")]
+    Credentials(String),
     /// An answer the gate cannot use (empty, a field missing, a refusal inside a 200): the
     /// message is complete and says what was wrong. Never a pass.
     #[error("{0}")]
@@ -103,7 +107,7 @@ impl ApiError {
                     || TRANSIENT.contains(&code.as_str())
             }
             ApiError::Transport(_) => true,
-            ApiError::BadAnswer(_) => false,
+            ApiError::BadAnswer(_) | ApiError::Credentials(_) => false,
         }
     }
 
@@ -119,7 +123,7 @@ impl ApiError {
                 "{action} failed for {what}: no usable answer from ECR after retries ({detail}); check the network, \
                  the endpoint and that AWS credentials are available"
             ),
-            ApiError::BadAnswer(message) => message,
+            ApiError::BadAnswer(message) | ApiError::Credentials(message) => message,
         })
     }
 }

@@ -1174,6 +1174,35 @@ async fn no_region_anywhere_is_a_usage_error() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn no_credentials_at_all_is_one_line_to_act_on_and_exit_4_at_once() {
+    let fake = FakeEcr::start().await;
+    fake.image(DIGEST_A).await;
+    let started = std::time::Instant::now();
+    let out = gate_env(
+        &fake,
+        &["check", "app/web:v1", "--timeout", "30"],
+        &[("AWS_ACCESS_KEY_ID", ""), ("AWS_SECRET_ACCESS_KEY", "")],
+    )
+    .await;
+    assert_eq!(code(&out), 4, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("no AWS credentials found"), "{err}");
+    assert!(err.contains("AWS_ACCESS_KEY_ID"), "says what to set: {err}");
+    assert!(!err.contains("Attempted"), "the provider chain is for -v: {err}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(15),
+        "missing credentials are not retried until the deadline"
+    );
+    let out = gate_env(
+        &fake,
+        &["check", "app/web:v1", "-v"],
+        &[("AWS_ACCESS_KEY_ID", ""), ("AWS_SECRET_ACCESS_KEY", "")],
+    )
+    .await;
+    assert!(stderr(&out).contains("Attempted"), "-v keeps the chain: {}", stderr(&out));
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn credentials_never_reach_the_logs_even_at_vv() {
     let fake = FakeEcr::start().await;
     fake.image(DIGEST_A).await;
