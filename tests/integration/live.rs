@@ -1188,7 +1188,10 @@ async fn no_credentials_at_all_is_one_line_to_act_on_and_exit_4_at_once() {
     let err = stderr(&out);
     assert!(err.contains("no AWS credentials found"), "{err}");
     assert!(err.contains("AWS_ACCESS_KEY_ID"), "says what to set: {err}");
-    assert!(!err.contains("Attempted"), "the provider chain is for -v: {err}");
+    assert!(
+        !err.contains("Attempted"),
+        "the provider chain is for -v: {err}"
+    );
     assert!(
         started.elapsed() < std::time::Duration::from_secs(15),
         "missing credentials are not retried until the deadline"
@@ -1199,7 +1202,113 @@ async fn no_credentials_at_all_is_one_line_to_act_on_and_exit_4_at_once() {
         &[("AWS_ACCESS_KEY_ID", ""), ("AWS_SECRET_ACCESS_KEY", "")],
     )
     .await;
-    assert!(stderr(&out).contains("Attempted"), "-v keeps the chain: {}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Attempted"),
+        "-v keeps the chain: {}",
+        stderr(&out)
+    );
+}
+
+/// The GitHub OIDC path: a web identity token file and a role, exchanged at a local STS for
+/// session credentials that then sign every ECR call. Neither the secret key nor the session
+/// token may appear anywhere, at -vv or under RUST_LOG=trace.
+#[tokio::test(flavor = "multi_thread")]
+async fn oidc_session_credentials_never_reach_stdout_stderr_or_reports() {
+    const KEY_ID: &str = "ASIAFAKESTSKEY000001";
+    const SECRET: &str = "sts-secret-key-do-not-print-0001";
+    const TOKEN: &str = "sts-session-token-do-not-print-0002";
+    let sts = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .and(wiremock::matchers::body_string_contains("AssumeRoleWithWebIdentity"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            format!(
+                r#"<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+  <AssumeRoleWithWebIdentityResult>
+    <Credentials>
+      <AccessKeyId>{KEY_ID}</AccessKeyId>
+      <SecretAccessKey>{SECRET}</SecretAccessKey>
+      <SessionToken>{TOKEN}</SessionToken>
+      <Expiration>2099-01-01T00:00:00Z</Expiration>
+    </Credentials>
+    <SubjectFromWebIdentityToken>repo:org/app:ref:refs/heads/main</SubjectFromWebIdentityToken>
+    <AssumedRoleUser>
+      <Arn>arn:aws:sts::123456789012:assumed-role/ecr-scan-gate/ci</Arn>
+      <AssumedRoleId>AROAEXAMPLE:ci</AssumedRoleId>
+    </AssumedRoleUser>
+  </AssumeRoleWithWebIdentityResult>
+  <ResponseMetadata><RequestId>1</RequestId></ResponseMetadata>
+</AssumeRoleWithWebIdentityResponse>"#
+            ),
+            "text/xml",
+        ))
+        .mount(&sts)
+        .await;
+    let fake = FakeEcr::start().await;
+    fake.image(DIGEST_A).await;
+    fake.on(
+        "DescribeImageScanFindings",
+        ok(scan_page(DIGEST_A, "COMPLETE", vec![], None)),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("oidc-token");
+    std::fs::write(&token_file, "eyJ.fake-github-oidc-token.sig").unwrap();
+    let sts_uri = sts.uri();
+    let token_path = token_file.display().to_string();
+    let report = dir.path().join("report.json");
+    let json_arg = format!("json={}", report.display());
+    let env = [
+        ("AWS_ACCESS_KEY_ID", ""),
+        ("AWS_SECRET_ACCESS_KEY", ""),
+        ("AWS_WEB_IDENTITY_TOKEN_FILE", token_path.as_str()),
+        (
+            "AWS_ROLE_ARN",
+            "arn:aws:iam::123456789012:role/ecr-scan-gate",
+        ),
+        ("AWS_ROLE_SESSION_NAME", "ci"),
+        ("AWS_ENDPOINT_URL_STS", sts_uri.as_str()),
+    ];
+    for (verbosity, rust_log) in [("-vv", ""), ("-q", "trace")] {
+        let mut env = env.to_vec();
+        env.push(("RUST_LOG", rust_log));
+        let args = [
+            "check",
+            "app/web:v1",
+            verbosity,
+            "-o",
+            &json_arg,
+            "-o",
+            "sarif",
+        ];
+        let out = gate_env(&fake, &args, &env).await;
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        let report = std::fs::read_to_string(&report).unwrap();
+        let all = format!(
+            "{}{}{report}",
+            String::from_utf8_lossy(&out.stdout),
+            stderr(&out)
+        );
+        for secret in [SECRET, TOKEN, "Signature=", "x-amz-security-token"] {
+            assert!(
+                !all.contains(secret),
+                "{secret} leaked at {verbosity} RUST_LOG={rust_log}"
+            );
+        }
+    }
+    // The OIDC path was really taken: STS was asked, and ECR calls carry its key id.
+    assert!(!sts.received_requests().await.unwrap().is_empty());
+    let signed = fake
+        .server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .any(|r| {
+            r.headers
+                .get("authorization")
+                .is_some_and(|v| v.to_str().unwrap_or("").contains(KEY_ID))
+        });
+    assert!(signed, "ECR calls are signed with the STS credentials");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -42,7 +42,9 @@ where
 /// every provider's answer in a row.
 fn credentials_problem(detail: &str) -> Option<String> {
     let lower = detail.to_ascii_lowercase();
-    if lower.contains("profile") && (lower.contains("was not defined") || lower.contains("could not find profile")) {
+    if lower.contains("profile")
+        && (lower.contains("was not defined") || lower.contains("could not find profile"))
+    {
         return Some(
             "the AWS profile asked for (--profile or AWS_PROFILE) is not in ~/.aws/config or ~/.aws/credentials: \
              check its name, or run `aws configure sso` (-v shows the provider chain)"
@@ -70,23 +72,6 @@ fn credentials_problem(detail: &str) -> Option<String> {
     None
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_provider_chain_becomes_one_line_to_act_on() {
-        let chain = "dispatch failure: other: the credential provider was not enabled: no credentials found in chain. \
-                     Attempted:   Environment: the credential provider was not enabled   Profile: …";
-        let message = credentials_problem(chain).unwrap();
-        assert!(message.starts_with("no AWS credentials found"), "{message}");
-        assert!(!message.contains("Attempted"), "{message}");
-        let profile = credentials_problem("ProfileFile provider could not be built: profile `ci` was not defined");
-        assert!(profile.unwrap().contains("--profile"));
-        assert_eq!(credentials_problem("connection refused"), None);
-    }
-}
-
 /// The error and its causes, one short phrase each (the SDK's Debug forms run to pages).
 fn chain(err: &(dyn std::error::Error + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
@@ -99,4 +84,23 @@ fn chain(err: &(dyn std::error::Error + 'static)) -> String {
         current = e.source();
     }
     parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_provider_chain_becomes_one_line_to_act_on() {
+        let chain = "dispatch failure: other: the credential provider was not enabled: no credentials found in chain. \
+                     Attempted:   Environment: the credential provider was not enabled   Profile: …";
+        let message = credentials_problem(chain).unwrap();
+        assert!(message.starts_with("no AWS credentials found"), "{message}");
+        assert!(!message.contains("Attempted"), "{message}");
+        let profile = credentials_problem(
+            "ProfileFile provider could not be built: profile `ci` was not defined",
+        );
+        assert!(profile.unwrap().contains("--profile"));
+        assert_eq!(credentials_problem("connection refused"), None);
+    }
 }
