@@ -199,7 +199,13 @@ fn gather(
 ) -> Result<Vec<ScannedImage>, Error> {
     let refs = references(images, aws).map_err(Error::Usage)?;
     validate_wait(&wait).map_err(Error::Usage)?;
-    let settings = AwsSettings::from(aws);
+    let settings = AwsSettings {
+        // No single attempt may outlast the whole run.
+        attempt_timeout: wait
+            .timeout
+            .clamp(Duration::from_secs(1), Duration::from_secs(60)),
+        ..AwsSettings::from(aws)
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -348,6 +348,7 @@ impl From<&AwsArgs> for AwsSettings {
             registry_id: a.registry_id.clone(),
             endpoint_url: a.endpoint_url.clone(),
             max_attempts: a.max_attempts,
+            attempt_timeout: Duration::from_secs(60),
         }
     }
 }

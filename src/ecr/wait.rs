@@ -195,7 +195,7 @@ pub async fn until_usable<A: ScanApi>(
             Err(PageError::ScanNotFound) => {
                 if wait.start_scan && !scan_requested {
                     scan_requested = true;
-                    start_scan(api, image)
+                    start_scan(api, image, deadline)
                         .await
                         .map_err(|error| WaitError { error, scan: None })?;
                 } else if start.elapsed() >= wait.scan_grace {
@@ -257,11 +257,18 @@ pub async fn until_usable<A: ScanApi>(
 
 /// Starts a basic scan. StartImageScan's LimitExceeded means "already scanned in the last 24 h"
 /// (a retrying client would take it for throttling), so the call is made without SDK retries
-/// and only transient faults are tried again, here.
-async fn start_scan<A: ScanApi>(api: &A, image: &Image) -> Result<(), ImageError> {
+/// and only transient faults are tried again, here, until the deadline.
+async fn start_scan<A: ScanApi>(
+    api: &A,
+    image: &Image,
+    deadline: Instant,
+) -> Result<(), ImageError> {
     let retries = ExponentialBuilder::default()
         .with_min_delay(Duration::from_millis(200))
-        .with_max_times(2);
+        .with_max_delay(Duration::from_secs(5))
+        .with_jitter()
+        .without_max_times()
+        .with_total_delay(Some(deadline.saturating_duration_since(Instant::now())));
     let err = match (|| api.start_scan(image))
         .retry(retries)
         .when(|e| e.is_transient() && e.code() != Some("LimitExceededException"))

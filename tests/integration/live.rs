@@ -60,7 +60,11 @@ async fn gate(fake: &FakeEcr, args: &[&str]) -> Output {
 }
 
 async fn gate_env(fake: &FakeEcr, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let endpoint = fake.uri();
+    run_env(fake.uri(), args, env).await
+}
+
+/// The binary against any endpoint (the fault matrix points it at a resetting socket too).
+pub async fn run_env(endpoint: String, args: &[&str], env: &[(&str, &str)]) -> Output {
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
     let env: Vec<(String, String)> = env
         .iter()

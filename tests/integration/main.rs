@@ -8,6 +8,7 @@
 
 mod evaluate;
 mod fake_ecr;
+mod faults;
 mod integrations;
 mod live;
 mod moto;

@@ -26,6 +26,8 @@ pub struct AwsSettings {
     pub endpoint_url: Option<String>,
     /// `--max-attempts`: SDK attempts per call (standard retry mode).
     pub max_attempts: u32,
+    /// The longest one attempt of a call may take: a slow answer is a transient fault.
+    pub attempt_timeout: Duration,
 }
 
 /// One client per region the references name (or the default region).
@@ -81,7 +83,7 @@ async fn build(settings: &AwsSettings, region: Option<String>) -> Result<SdkScan
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(5))
-                .operation_attempt_timeout(Duration::from_secs(60))
+                .operation_attempt_timeout(settings.attempt_timeout)
                 .build(),
         );
     if let Some(profile) = &settings.profile {
