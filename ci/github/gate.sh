@@ -80,6 +80,7 @@ for budget in $(list "$(input MAX)"); do args+=(--max "$budget"); done
 for id in $(list "$(input ALLOW)"); do args+=(--allow "$id"); done
 [ -n "$(input POLICY)" ] && args+=(--policy "$(input POLICY)")
 [ -n "$(input TIMEOUT)" ] && args+=(--timeout "$(input TIMEOUT)")
+[ -n "$(input SETTLE)" ] && args+=(--settle "$(input SETTLE)")
 [ -n "$(input POLL_INTERVAL)" ] && args+=(--poll-interval "$(input POLL_INTERVAL)")
 [ "$(input START_SCAN)" = true ] && args+=(--start-scan)
 [ -n "$(input REGION)" ] && args+=(--region "$(input REGION)")
