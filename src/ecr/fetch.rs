@@ -3,13 +3,11 @@
 //! partial read must never be judged).
 
 use std::collections::{BTreeMap, HashSet};
-use std::time::Duration;
 
-use backon::{ExponentialBuilder, Retryable};
+use backon::Retryable;
 use tokio::time::Instant;
 
 use super::api::{FindingsPage, ScanApi};
-use crate::findings::status::{classify, Usability};
 use crate::findings::{Finding, Image, ImageError, ScanInfo};
 
 /// A guard against a service that hands out fresh tokens forever.
@@ -64,15 +62,8 @@ pub async fn page_retrying<A: ScanApi>(
     token: Option<&str>,
     deadline: Instant,
 ) -> Result<FindingsPage, PageError> {
-    let remaining = deadline.saturating_duration_since(Instant::now());
-    let backoff = ExponentialBuilder::default()
-        .with_min_delay(Duration::from_millis(500))
-        .with_max_delay(Duration::from_secs(10))
-        .with_jitter()
-        .without_max_times()
-        .with_total_delay(Some(remaining));
     (|| page(api, image, token))
-        .retry(backoff)
+        .retry(super::retries_until(deadline))
         .when(|e| matches!(e, PageError::Transient(_)))
         .notify(|e, delay| {
             if let PageError::Transient(e) = e {
@@ -82,52 +73,23 @@ pub async fn page_retrying<A: ScanApi>(
         .await
 }
 
-/// Reads the pages after `first` (which the waiter already fetched) and returns them all. Every
-/// page must report the first page's status: a change means the scan moved under the read, so
-/// the read starts again once, and a second change is an AWS error. A partial read is never
-/// returned.
+/// The scan moved under a read: a later page reported another status, or other counts.
+pub struct Moved {
+    /// What the later page said, e.g. `ACTIVE`, or `other counts`.
+    pub to: String,
+    /// Which page said it.
+    pub page: usize,
+}
+
+/// Reads the pages after `first` (which the waiter already fetched) and returns them all, or
+/// [`Moved`] when a page's status or counts differ from the first page's: the caller waits for
+/// a usable, settled scan again. A partial read is never returned.
 pub async fn all_findings<A: ScanApi>(
     api: &A,
     image: &Image,
     first: FindingsPage,
     deadline: Instant,
-) -> Result<AllFindings, ImageError> {
-    let mut first = first;
-    let mut restarted = false;
-    loop {
-        let from = first.scan.status.clone();
-        match read_from(api, image, first, deadline).await? {
-            Ok(all) => return Ok(all),
-            Err((to, page)) if !restarted => {
-                tracing::warn!(image = %image, "the scan status changed from {from} to {to} on page {page} while the findings were read; reading them again");
-                restarted = true;
-                first = page_retrying(api, image, None, deadline)
-                    .await
-                    .map_err(|e| page_error(e, image, 1))?;
-                if classify(&first.scan.status, None) != Usability::Usable {
-                    return Err(ImageError::aws(format!(
-                        "the scan of {image} became {} while its findings were being read: refusing to judge a partial read",
-                        first.scan.status
-                    )));
-                }
-            }
-            Err((to, page)) => {
-                return Err(ImageError::aws(format!(
-                    "the scan status of {image} changed again (from {from} to {to} on page {page}) while its findings were \
-                     read a second time: refusing to judge a partial read"
-                )))
-            }
-        }
-    }
-}
-
-/// One pass over the pages: `Ok(Err((status, page)))` when a page's status differs.
-async fn read_from<A: ScanApi>(
-    api: &A,
-    image: &Image,
-    first: FindingsPage,
-    deadline: Instant,
-) -> Result<Result<AllFindings, (String, usize)>, ImageError> {
+) -> Result<Result<AllFindings, Moved>, ImageError> {
     let FindingsPage {
         scan,
         mut findings,
@@ -138,7 +100,12 @@ async fn read_from<A: ScanApi>(
     let mut seen = HashSet::new();
     let mut pages = 1;
     while let Some(token) = next_token.take() {
-        if !seen.insert(token.clone()) || pages >= MAX_PAGES {
+        if pages >= MAX_PAGES {
+            return Err(ImageError::aws(format!(
+                "ecr:DescribeImageScanFindings handed out {pages} pages for {image} and still more: refusing to judge a partial read"
+            )));
+        }
+        if !seen.insert(token.clone()) {
             return Err(ImageError::aws(format!(
                 "ecr:DescribeImageScanFindings repeated a nextToken after {pages} page(s) for {image}: refusing to judge a partial read"
             )));
@@ -148,7 +115,16 @@ async fn read_from<A: ScanApi>(
             .map_err(|e| page_error(e, image, pages + 1))?;
         pages += 1;
         if page.scan.status != scan.status {
-            return Ok(Err((page.scan.status, pages)));
+            return Ok(Err(Moved {
+                to: page.scan.status,
+                page: pages,
+            }));
+        }
+        if !page.counts.is_empty() && page.counts != counts {
+            return Ok(Err(Moved {
+                to: "other findingSeverityCounts".to_string(),
+                page: pages,
+            }));
         }
         tracing::debug!(image = %image, page = pages, findings = page.findings.len(), "findings page");
         findings.extend(page.findings);
@@ -172,6 +148,8 @@ fn page_error(e: PageError, image: &Image, page: usize) -> ImageError {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
     use crate::ecr::scripted::{image, page, service, Scripted};
 
@@ -181,7 +159,10 @@ mod tests {
             Err(_) => panic!("first page"),
         };
         let deadline = Instant::now() + Duration::from_secs(60);
-        all_findings(api, &image(), first, deadline).await
+        match all_findings(api, &image(), first, deadline).await? {
+            Ok(all) => Ok(all),
+            Err(moved) => Err(ImageError::aws(format!("moved to {} on page {}", moved.to, moved.page))),
+        }
     }
 
     #[tokio::test]
@@ -204,30 +185,19 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_status_change_mid_read_restarts_once_then_is_exit_4() {
+    async fn a_status_or_count_change_mid_read_is_reported_never_a_partial_read() {
         let api = Scripted::new()
             .page(Ok(page("COMPLETE", "p1", 1, Some("t1"))))
-            .page(Ok(page("ACTIVE", "p2", 1, None)))
-            .page(Ok(page("ACTIVE", "q1", 2, Some("u1"))))
-            .page(Ok(page("ACTIVE", "q2", 1, None)));
-        let Ok(all) = read(&api).await else {
-            panic!("one change restarts the read")
-        };
-        let ids: Vec<&str> = all.findings.iter().map(|f| f.id.as_str()).collect();
-        assert_eq!(
-            ids,
-            ["q1-0", "q1-1", "q2-0"],
-            "only the second, whole read counts"
-        );
-
+            .page(Ok(page("ACTIVE", "p2", 1, None)));
+        let e = read(&api).await.err().expect("moved");
+        assert!(e.message().contains("ACTIVE on page 2"), "{e}");
+        let mut grown = page("COMPLETE", "p2", 1, None);
+        grown.counts.insert("CRITICAL".into(), 1);
         let api = Scripted::new()
             .page(Ok(page("COMPLETE", "p1", 1, Some("t1"))))
-            .page(Ok(page("ACTIVE", "p2", 1, None)))
-            .page(Ok(page("ACTIVE", "q1", 1, Some("u1"))))
-            .page(Ok(page("COMPLETE", "q2", 1, None)));
-        let e = read(&api).await.err().expect("refused");
-        assert_eq!(e.exit_code(), 4);
-        assert!(e.message().contains("changed again"), "{e}");
+            .page(Ok(grown));
+        let e = read(&api).await.err().expect("moved");
+        assert!(e.message().contains("other findingSeverityCounts"), "{e}");
     }
 
     #[tokio::test]

@@ -26,6 +26,17 @@ use crate::findings::{Image, ImageError, ScanKind, ScannedImage, Source};
 use crate::image_ref::{Reference, Selector};
 use api::RegistryScanning;
 
+/// Backoff for trying one call again after a transient fault: with jitter, and never past
+/// the run's deadline (one `--timeout` for everything).
+pub fn retries_until(deadline: Instant) -> backon::ExponentialBuilder {
+    backon::ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(200))
+        .with_max_delay(Duration::from_secs(10))
+        .with_jitter()
+        .without_max_times()
+        .with_total_delay(Some(deadline.saturating_duration_since(Instant::now())))
+}
+
 /// How long and how often to wait for a scan.
 #[derive(Clone, Debug)]
 pub struct WaitSettings {
@@ -172,24 +183,43 @@ async fn scan_one<A: ScanApi>(
     deadline: Instant,
     mode: Mode,
 ) -> ScannedImage {
-    let first = match wait::until_usable(api, &image, wait, kind, deadline).await {
-        Ok(page) => page,
-        Err(wait::WaitError { error, scan }) => {
-            return ScannedImage::failed(image, source, scan, error)
+    let mut moved_before: Option<fetch::Moved> = None;
+    loop {
+        let first = match wait::until_usable(api, &image, wait, kind, deadline).await {
+            Ok(page) => page,
+            Err(wait::WaitError { error, scan }) => {
+                return ScannedImage::failed(image, source, scan, error)
+            }
+        };
+        if mode == Mode::Wait {
+            return ScannedImage::with_findings(image, source, first.scan, Vec::new(), None);
         }
-    };
-    match mode {
-        Mode::Wait => ScannedImage::with_findings(image, source, first.scan, Vec::new(), None),
-        Mode::Check => match fetch::all_findings(api, &image, first, deadline).await {
-            Ok(all) => ScannedImage::with_findings(
-                image,
-                source,
-                all.scan,
-                all.findings,
-                Some(&all.counts),
-            ),
-            Err(error) => ScannedImage::failed(image, source, None, error),
-        },
+        let scan = first.scan.clone();
+        match fetch::all_findings(api, &image, first, deadline).await {
+            Ok(Ok(all)) => {
+                return ScannedImage::with_findings(
+                    image,
+                    source,
+                    all.scan,
+                    all.findings,
+                    Some(&all.counts),
+                )
+            }
+            // The scan moved under the read: wait for a usable, settled answer again, once.
+            Ok(Err(moved)) if moved_before.is_none() => {
+                tracing::warn!(image = %image, "the scan changed to {} on page {} while its findings were read; reading them again", moved.to, moved.page);
+                moved_before = Some(moved);
+            }
+            Ok(Err(moved)) => {
+                let error = ImageError::aws(format!(
+                    "the scan of {image} changed again (to {} on page {}) while its findings were read a second time: \
+                     refusing to judge a partial read",
+                    moved.to, moved.page
+                ));
+                return ScannedImage::failed(image, source, Some(scan), error);
+            }
+            Err(error) => return ScannedImage::failed(image, source, Some(scan), error),
+        }
     }
 }
 
@@ -249,6 +279,78 @@ mod tests {
             polls.iter().all(|c| c.contains(&digest('d'))),
             "every call after resolving names the digest: {polls:?}"
         );
+    }
+
+    fn plain() -> ImageDetail {
+        ImageDetail {
+            digest: digest('d'),
+            registry_id: None,
+            media_type: None,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_scan_that_moves_mid_read_is_waited_for_again_once_then_is_exit_4() {
+        let api = Scripted::new()
+            .scan_type(Ok(ScanKind::Basic))
+            .describe(Ok(plain()))
+            .page(Ok(page("COMPLETE", "p1", 1, Some("t1"))))
+            .page(Ok(page("ACTIVE", "p2", 1, None)))
+            .page(Ok(page("ACTIVE", "q1", 2, Some("u1"))))
+            .page(Ok(page("ACTIVE", "q2", 1, None)));
+        let images = run(&api, "app/web:v1", Mode::Check).await;
+        let ids: Vec<String> = images[0]
+            .findings
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|f| f.id.clone())
+            .collect();
+        assert_eq!(ids, ["q1-0", "q1-1", "q2-0"], "only the second, whole read counts");
+
+        let api = Scripted::new()
+            .scan_type(Ok(ScanKind::Basic))
+            .describe(Ok(plain()))
+            .page(Ok(page("COMPLETE", "p1", 1, Some("t1"))))
+            .page(Ok(page("ACTIVE", "p2", 1, None)))
+            .page(Ok(page("ACTIVE", "q1", 1, Some("u1"))))
+            .page(Ok(page("COMPLETE", "q2", 1, None)));
+        let images = run(&api, "app/web:v1", Mode::Check).await;
+        let Err(e) = &images[0].findings else {
+            panic!("a second move is refused")
+        };
+        assert_eq!(e.exit_code(), 4);
+        assert!(e.message().contains("changed again"), "{e}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_first_page_read_again_after_a_move_must_settle_again() {
+        // Enhanced: settled at first (completed long ago), then the scan moves and the new
+        // first page is Inspector's "nothing delivered yet": never judged as clean.
+        let mut settled = page("COMPLETE", "p1", 1, Some("t1"));
+        settled.basic_list = false;
+        settled.enhanced_list = true;
+        settled.scan.completed_at = Some("2020-01-01T00:00:00.000Z".into());
+        let mut moved = page("ACTIVE", "p2", 1, None);
+        moved.enhanced_list = true;
+        let mut undelivered = page("ACTIVE", "x", 0, None);
+        undelivered.counts.clear();
+        let api = Scripted::new()
+            .scan_type(Ok(ScanKind::Enhanced))
+            .describe(Ok(plain()))
+            .page(Ok(settled))
+            .page(Ok(moved))
+            .page(Ok(undelivered));
+        let reference = crate::image_ref::parse("app/web:v1").unwrap();
+        let wait = WaitSettings {
+            settle: Duration::from_secs(30),
+            ..settings()
+        };
+        let images = gate(vec![(reference, api)], None, &wait, Mode::Check, 1).await;
+        let Err(e) = &images[0].findings else {
+            panic!("not delivered is never a clean image")
+        };
+        assert_eq!(e.exit_code(), 3, "{e}");
     }
 
     #[tokio::test(start_paused = true)]

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use backon::{ExponentialBuilder, Retryable};
+use backon::Retryable;
 use serde::Deserialize;
 use tokio::time::Instant;
 
@@ -27,7 +27,7 @@ pub async fn resolve<A: ScanApi>(
 ) -> Result<Vec<Image>, ImageError> {
     let start = Instant::now();
     let detail = (|| api.describe_image(base))
-        .retry(retries(deadline))
+        .retry(super::retries_until(deadline))
         .when(|e: &ApiError| {
             e.is_transient()
                 || (e.code() == Some("ImageNotFoundException") && start.elapsed() < grace)
@@ -63,16 +63,6 @@ pub async fn resolve<A: ScanApi>(
 
 fn is_index(media_type: Option<&str>) -> bool {
     INDEX_TYPES.contains(&media_type.unwrap_or(""))
-}
-
-/// Transient faults tried again with backoff, but never past the deadline.
-fn retries(deadline: Instant) -> ExponentialBuilder {
-    ExponentialBuilder::default()
-        .with_min_delay(Duration::from_millis(500))
-        .with_max_delay(Duration::from_secs(10))
-        .with_jitter()
-        .without_max_times()
-        .with_total_delay(Some(deadline.saturating_duration_since(Instant::now())))
 }
 
 #[derive(Deserialize)]
@@ -131,7 +121,7 @@ async fn platforms<A: ScanApi>(
 ) -> Result<Vec<Image>, ImageError> {
     let what = index.to_string();
     let manifest = (|| api.manifest(&index, &INDEX_TYPES))
-        .retry(retries(deadline))
+        .retry(super::retries_until(deadline))
         .when(ApiError::is_transient)
         .await
         .map_err(|e| e.into_image_error("ecr:BatchGetImage", &index))?;

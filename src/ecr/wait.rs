@@ -263,14 +263,8 @@ async fn start_scan<A: ScanApi>(
     image: &Image,
     deadline: Instant,
 ) -> Result<(), ImageError> {
-    let retries = ExponentialBuilder::default()
-        .with_min_delay(Duration::from_millis(200))
-        .with_max_delay(Duration::from_secs(5))
-        .with_jitter()
-        .without_max_times()
-        .with_total_delay(Some(deadline.saturating_duration_since(Instant::now())));
     let err = match (|| api.start_scan(image))
-        .retry(retries)
+        .retry(super::retries_until(deadline))
         .when(|e| e.is_transient() && e.code() != Some("LimitExceededException"))
         .await
     {
