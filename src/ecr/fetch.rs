@@ -34,13 +34,15 @@ pub struct AllFindings {
     pub counts: BTreeMap<String, u64>,
 }
 
-/// One page.
+/// One page, asked for once, never past `deadline`.
 pub async fn page<A: ScanApi>(
     api: &A,
     image: &Image,
     token: Option<&str>,
+    deadline: Instant,
 ) -> Result<FindingsPage, PageError> {
-    let page = api.findings_page(image, token).await.map_err(|e| {
+    let answer = super::before(deadline, api.findings_page(image, token)).await;
+    let page = answer.map_err(|e| {
         if e.code() == Some("ScanNotFoundException") {
             return PageError::ScanNotFound;
         }
@@ -62,7 +64,7 @@ pub async fn page_retrying<A: ScanApi>(
     token: Option<&str>,
     deadline: Instant,
 ) -> Result<FindingsPage, PageError> {
-    (|| page(api, image, token))
+    (|| page(api, image, token, deadline))
         .retry(super::retries_until(deadline))
         .when(|e| matches!(e, PageError::Transient(_)))
         .notify(|e, delay| {
@@ -154,11 +156,11 @@ mod tests {
     use crate::ecr::scripted::{image, page, service, Scripted};
 
     async fn read(api: &Scripted) -> Result<AllFindings, ImageError> {
-        let first = match super::page(api, &image(), None).await {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let first = match super::page(api, &image(), None, deadline).await {
             Ok(first) => first,
             Err(_) => panic!("first page"),
         };
-        let deadline = Instant::now() + Duration::from_secs(60);
         match all_findings(api, &image(), first, deadline).await? {
             Ok(all) => Ok(all),
             Err(moved) => Err(ImageError::aws(format!("moved to {} on page {}", moved.to, moved.page))),

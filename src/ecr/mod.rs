@@ -37,6 +37,20 @@ pub fn retries_until(deadline: Instant) -> backon::ExponentialBuilder {
         .with_total_delay(Some(deadline.saturating_duration_since(Instant::now())))
 }
 
+/// `call`, but given up at the deadline: however many attempts and back-offs the SDK makes
+/// inside one call, it never outlasts `--timeout`. Giving up is a transport error, so still
+/// failing at the deadline is exit 4.
+pub async fn before<T>(
+    deadline: Instant,
+    call: impl std::future::Future<Output = Result<T, api::ApiError>>,
+) -> Result<T, api::ApiError> {
+    tokio::time::timeout_at(deadline, call).await.unwrap_or_else(|_| {
+        Err(api::ApiError::Transport(
+            "no answer before the --timeout deadline".to_string(),
+        ))
+    })
+}
+
 /// How long and how often to wait for a scan.
 #[derive(Clone, Debug)]
 pub struct WaitSettings {

@@ -26,7 +26,7 @@ pub async fn resolve<A: ScanApi>(
     deadline: Instant,
 ) -> Result<Vec<Image>, ImageError> {
     let start = Instant::now();
-    let detail = (|| api.describe_image(base))
+    let detail = (|| super::before(deadline, api.describe_image(base)))
         .retry(super::retries_until(deadline))
         .when(|e: &ApiError| {
             e.is_transient()
@@ -120,7 +120,7 @@ async fn platforms<A: ScanApi>(
     notes: &mut Vec<String>,
 ) -> Result<Vec<Image>, ImageError> {
     let what = index.to_string();
-    let manifest = (|| api.manifest(&index, &INDEX_TYPES))
+    let manifest = (|| super::before(deadline, api.manifest(&index, &INDEX_TYPES)))
         .retry(super::retries_until(deadline))
         .when(ApiError::is_transient)
         .await

@@ -15,6 +15,8 @@ struct Script {
     manifests: VecDeque<Result<Manifest, ApiError>>,
     starts: VecDeque<Result<(), ApiError>>,
     scan_type: VecDeque<Result<ScanKind, ApiError>>,
+    /// Every findings page takes a day to answer.
+    slow_pages: bool,
     calls: Vec<String>,
 }
 
@@ -42,6 +44,12 @@ impl Scripted {
 
     pub fn page(self, answer: Result<FindingsPage, ApiError>) -> Self {
         self.0.lock().unwrap().pages.push_back(answer);
+        self
+    }
+
+    /// Findings pages that take a day: a server that accepts and never answers.
+    pub fn slow_pages(self) -> Self {
+        self.0.lock().unwrap().slow_pages = true;
         self
     }
 
@@ -92,6 +100,10 @@ impl ScanApi for Scripted {
             "findings_page {image} token={}",
             token.unwrap_or("-")
         ));
+        let slow = self.0.lock().unwrap().slow_pages;
+        if slow {
+            tokio::time::sleep(std::time::Duration::from_secs(86_400)).await;
+        }
         next(&mut self.0.lock().unwrap().pages, "findings_page")
     }
 

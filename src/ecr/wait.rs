@@ -143,7 +143,7 @@ pub async fn until_usable<A: ScanApi>(
     let mut settle = Settle::new(kind, wait.settle);
     let mut unsettled: Option<String> = None;
     loop {
-        let answer = fetch::page(api, image, None).await;
+        let answer = fetch::page(api, image, None, deadline).await;
         if !matches!(answer, Err(PageError::Transient(_))) {
             last_error = None;
         }
@@ -263,7 +263,7 @@ async fn start_scan<A: ScanApi>(
     image: &Image,
     deadline: Instant,
 ) -> Result<(), ImageError> {
-    let err = match (|| api.start_scan(image))
+    let err = match (|| super::before(deadline, api.start_scan(image)))
         .retry(super::retries_until(deadline))
         .when(|e| e.is_transient() && e.code() != Some("LimitExceededException"))
         .await
@@ -533,6 +533,17 @@ mod tests {
         let e = error(wait_on(&api, false).await.0);
         assert_eq!(e.exit_code(), 4);
         assert!(e.message().contains("ServerException"), "{e}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_call_that_never_answers_is_given_up_at_the_deadline_with_exit_4() {
+        let api = Scripted::new()
+            .page(Ok(page("COMPLETE", "x", 0, None)))
+            .slow_pages();
+        let (result, elapsed) = wait_on(&api, false).await;
+        let e = error(result);
+        assert_eq!(e.exit_code(), 4, "{e}");
+        assert_eq!(elapsed, Duration::from_secs(600), "not a day: the deadline");
     }
 
     #[tokio::test(start_paused = true)]
