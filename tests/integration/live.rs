@@ -1316,6 +1316,43 @@ async fn oidc_session_credentials_never_reach_stdout_stderr_or_reports() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn an_oidc_role_that_refuses_the_token_is_exit_4_at_once_naming_the_trust_policy() {
+    let sts = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(ResponseTemplate::new(403).set_body_raw(
+            r#"<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>Not authorized to perform sts:AssumeRoleWithWebIdentity</Message></Error><RequestId>1</RequestId></ErrorResponse>"#,
+            "text/xml",
+        ))
+        .mount(&sts)
+        .await;
+    let fake = FakeEcr::start().await;
+    fake.image(DIGEST_A).await;
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("oidc-token");
+    std::fs::write(&token_file, "eyJ.fake.sig").unwrap();
+    let (sts_uri, token_path) = (sts.uri(), token_file.display().to_string());
+    let started = std::time::Instant::now();
+    let out = gate_env(
+        &fake,
+        &["check", "app/web:v1", "--timeout", "60"],
+        &[
+            ("AWS_ACCESS_KEY_ID", ""),
+            ("AWS_SECRET_ACCESS_KEY", ""),
+            ("AWS_WEB_IDENTITY_TOKEN_FILE", token_path.as_str()),
+            ("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/ecr-scan-gate"),
+            ("AWS_ENDPOINT_URL_STS", sts_uri.as_str()),
+        ],
+    )
+    .await;
+    assert_eq!(code(&out), 4, "{}", stderr(&out));
+    assert!(stderr(&out).contains("trust policy"), "{}", stderr(&out));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "a refused role is not retried until the deadline"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn credentials_never_reach_the_logs_even_at_vv() {
     let fake = FakeEcr::start().await;
     fake.image(DIGEST_A).await;

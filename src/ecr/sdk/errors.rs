@@ -4,6 +4,8 @@
 use aws_sdk_ecr::config::http::HttpResponse;
 use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};
 
+use aws_credential_types::provider::error::CredentialsError;
+
 use crate::ecr::api::ApiError;
 
 /// An error of one call. A service error keeps its HTTP status, so a 5xx whose body is not
@@ -16,26 +18,87 @@ where
         SdkError::ServiceError(service) => {
             let e = service.err();
             let status = service.raw().status().as_u16();
+            let code = e
+                .code()
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("HTTP {status}"));
+            let message = safe_message(&code, e.message().unwrap_or(""));
             ApiError::Service {
-                code: e
-                    .code()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| format!("HTTP {status}")),
-                message: e.message().unwrap_or("").to_string(),
+                code,
+                message,
                 status,
             }
         }
         _ => {
             let detail = chain(&err);
-            match credentials_problem(&detail) {
-                Some(message) => {
+            match credentials_failure(&err) {
+                Some(kind) => {
                     tracing::debug!(chain = %detail, "credential providers");
-                    ApiError::Credentials(message)
+                    ApiError::Credentials(credentials_message(kind, &detail))
                 }
                 None => ApiError::Transport(detail),
             }
         }
     }
+}
+
+/// How the credential chain failed, found by type in the error's causes (its wording varies
+/// between providers and releases). A provider that timed out may answer next time; every
+/// other failure will not, so it is not retried.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum CredentialsFailure {
+    NotLoaded,
+    Refused,
+}
+
+fn credentials_failure(err: &(dyn std::error::Error + 'static)) -> Option<CredentialsFailure> {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = current {
+        if let Some(c) = e.downcast_ref::<CredentialsError>() {
+            return match c {
+                CredentialsError::ProviderTimedOut(_) => None,
+                CredentialsError::CredentialsNotLoaded(_) => Some(CredentialsFailure::NotLoaded),
+                _ => Some(CredentialsFailure::Refused),
+            };
+        }
+        current = e.source();
+    }
+    None
+}
+
+fn credentials_message(kind: CredentialsFailure, detail: &str) -> String {
+    match (kind, credentials_problem(detail)) {
+        (_, Some(message)) => message,
+        (CredentialsFailure::NotLoaded, None) => credentials_problem("no credentials found")
+            .expect("the no-credentials message"),
+        (CredentialsFailure::Refused, None) => format!(
+            "the AWS credential provider failed: {}; for web identity (GitHub or GitLab OIDC) check AWS_ROLE_ARN \
+             and the role's trust policy (-v shows the provider chain)",
+            last_cause(detail)
+        ),
+    }
+}
+
+/// The innermost cause of a `: `-joined chain: what actually went wrong.
+fn last_cause(detail: &str) -> &str {
+    detail.rsplit(": ").next().unwrap_or(detail)
+}
+
+/// A service message fit to print and to put in reports. AWS signature errors quote the
+/// canonical request, session token included: those messages are dropped, and any credential
+/// material another message quotes is cut.
+fn safe_message(code: &str, message: &str) -> String {
+    if matches!(code, "InvalidSignatureException" | "SignatureDoesNotMatch") {
+        return "the request signature was not accepted (check the clock and any proxy that rewrites headers)"
+            .to_string();
+    }
+    let mut safe = message;
+    for marker in ["The Canonical String", "x-amz-security-token", "Credential=", "Signature="] {
+        if let Some(at) = safe.find(marker) {
+            safe = &safe[..at];
+        }
+    }
+    safe.trim_end().to_string()
 }
 
 /// One line a person can act on for the credential chain's failures, which the SDK words as
@@ -102,5 +165,26 @@ mod tests {
         );
         assert!(profile.unwrap().contains("--profile"));
         assert_eq!(credentials_problem("connection refused"), None);
+    }
+
+    #[test]
+    fn credential_failures_are_found_by_type_whatever_their_wording() {
+        let not_loaded = CredentialsError::not_loaded("nothing anywhere");
+        assert_eq!(credentials_failure(&not_loaded), Some(CredentialsFailure::NotLoaded));
+        let refused = CredentialsError::provider_error("AccessDenied: not authorized to assume the role");
+        assert_eq!(credentials_failure(&refused), Some(CredentialsFailure::Refused));
+        let message = credentials_message(CredentialsFailure::Refused, "a: b: AccessDenied from STS");
+        assert!(message.contains("AccessDenied from STS") && message.contains("trust policy"), "{message}");
+        let timed_out = CredentialsError::provider_timed_out(std::time::Duration::from_secs(5));
+        assert_eq!(credentials_failure(&timed_out), None, "a timeout may clear");
+    }
+
+    #[test]
+    fn service_messages_never_carry_credential_material() {
+        let quoted = "The request signature we calculated does not match. The Canonical String for this request should have been 'POST / x-amz-security-token:IQoJb3JpZ2luX2VjEXAMPLETOKEN'";
+        assert!(!safe_message("InvalidSignatureException", quoted).contains("IQoJ"));
+        let cut = safe_message("SomethingElse", quoted);
+        assert!(!cut.contains("IQoJ") && cut.starts_with("The request signature"), "{cut}");
+        assert_eq!(safe_message("RepositoryNotFoundException", "no repo"), "no repo");
     }
 }
