@@ -58,8 +58,12 @@ pub fn next_sleep(delay: Duration, now: Instant, deadline: Instant) -> Option<Du
 pub struct Settle {
     kind: ScanKind,
     settle: Duration,
-    /// The counts and first-page size last seen, and since when they have not changed.
-    seen: Option<(BTreeMap<String, u64>, usize, Instant)>,
+    /// The counts, first-page size and whether more pages follow, last seen, and since when
+    /// they have not changed.
+    seen: Option<((BTreeMap<String, u64>, usize, bool), Instant)>,
+    /// When the answer last checked will be settled if nothing changes: the waiter polls then
+    /// rather than a backoff step later.
+    due: Option<Instant>,
 }
 
 impl Settle {
@@ -69,6 +73,7 @@ impl Settle {
             kind,
             settle,
             seen: None,
+            due: None,
         }
     }
 
@@ -86,6 +91,7 @@ impl Settle {
         }
         if no_list {
             self.seen = None;
+            self.due = None;
             return Err(
                 "no findings list at all yet: Amazon Inspector has not delivered".to_string(),
             );
@@ -93,6 +99,7 @@ impl Settle {
         if self.settle.is_zero() {
             return Ok("--settle 0: judging the first usable answer".to_string());
         }
+        self.due = None;
         let counted: u64 = page.counts.values().sum();
         if !page.enhanced_list && counted == 0 {
             self.seen = None;
@@ -105,15 +112,20 @@ impl Settle {
         if let Some(age) = completed_age.filter(|age| *age >= self.settle) {
             return Ok(format!("the scan completed {} ago", show(age)));
         }
-        let same = self
-            .seen
-            .as_ref()
-            .is_some_and(|(counts, n, _)| *counts == page.counts && *n == page.findings.len());
-        if !same {
-            self.seen = Some((page.counts.clone(), page.findings.len(), now));
+        // Pages hold at most 100 enhanced findings: whether more follow is part of "the same".
+        let signature = (
+            page.counts.clone(),
+            page.findings.len(),
+            page.next_token.is_some(),
+        );
+        if self.seen.as_ref().is_none_or(|(seen, _)| *seen != signature) {
+            self.seen = Some((signature, now));
         }
-        let since = self.seen.as_ref().map_or(now, |(_, _, at)| *at);
+        let since = self.seen.as_ref().map_or(now, |(_, at)| *at);
         let steady = now.saturating_duration_since(since);
+        let by_age = completed_age.map(|age| now + self.settle.saturating_sub(age));
+        let by_steady = since + self.settle;
+        self.due = Some(by_age.map_or(by_steady, |a| a.min(by_steady)));
         if steady >= self.settle {
             Ok(format!("the same findings for {}", show(steady)))
         } else {
@@ -123,6 +135,13 @@ impl Settle {
                 show(self.settle)
             ))
         }
+    }
+}
+
+impl Settle {
+    /// How long until the last answer checked settles if it stays the same.
+    pub fn due_in(&self, now: Instant) -> Option<Duration> {
+        self.due.map(|due| due.saturating_duration_since(now))
     }
 }
 
@@ -187,6 +206,7 @@ pub async fn until_usable<A: ScanApi>(
                     })
                 }
                 Usability::Pending => {
+                    unsettled = None;
                     let status = page.scan.status.clone();
                     last_scan = Some(page.scan);
                     status
@@ -199,7 +219,13 @@ pub async fn until_usable<A: ScanApi>(
                         .await
                         .map_err(|error| WaitError { error, scan: None })?;
                 } else if start.elapsed() >= wait.scan_grace {
-                    let mut message = not_found_message();
+                    let mut message = if scan_requested {
+                        "no scan found for this image although --start-scan asked for one: check that the \
+                         repository's images can be scanned"
+                            .to_string()
+                    } else {
+                        not_found_message()
+                    };
                     message.push_str(&format!(
                         " (still no scan {} after the start)",
                         humantime::format_duration(wait.scan_grace)
@@ -224,7 +250,13 @@ pub async fn until_usable<A: ScanApi>(
             }
         };
         let elapsed = start.elapsed();
-        let delay = delays.next().unwrap_or(wait.max_poll_interval);
+        let mut delay = delays.next().unwrap_or(wait.max_poll_interval);
+        if unsettled.is_some() {
+            // Poll when the answer would be settled, not a whole backoff step later.
+            if let Some(due) = settle.due_in(Instant::now()) {
+                delay = delay.min(due.max(Duration::from_millis(100)));
+            }
+        }
         let Some(sleep) = next_sleep(delay, Instant::now(), deadline) else {
             // Still failing at the deadline is an AWS error, not a slow scan.
             if let Some(error) = last_error {
@@ -281,7 +313,10 @@ async fn start_scan<A: ScanApi>(
             "ECR refused to start a scan of {image} (LimitExceededException): an image can be scanned on demand \
              only once every 24 hours, and no scan of it exists now; push a new image or wait a day"
         ))),
-        Some("UnsupportedFeatureException") | Some("ValidationException") if says_enhanced || err.code() == Some("UnsupportedFeatureException") => {
+        Some("ValidationException") if !says_enhanced => {
+            Err(err.into_image_error("ecr:StartImageScan", image))
+        }
+        Some("UnsupportedFeatureException") | Some("ValidationException") => {
             tracing::warn!(
                 image = %image,
                 "on-demand scans (--start-scan) are not available when the registry uses enhanced scanning; \

@@ -33,15 +33,12 @@ pub fn findings_page(
     let enhanced_list = scan_findings
         .as_ref()
         .is_some_and(|f| f.enhanced_findings.is_some());
-    let has_enhanced = scan_findings
-        .as_ref()
-        .is_some_and(|f| f.enhanced_findings.is_some());
     let completed_at = scan_findings
         .as_ref()
         .and_then(|f| f.image_scan_completed_at)
         .and_then(|t| crate::timestamp::from_epoch_parts(t.secs(), t.subsec_nanos()).ok());
     let scan = ScanInfo {
-        kind: ScanKind::detect(has_enhanced, &status_text),
+        kind: ScanKind::detect(enhanced_list, &status_text),
         status: status_text,
         description: status.description,
         completed_at,
