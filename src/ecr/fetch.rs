@@ -163,7 +163,10 @@ mod tests {
         };
         match all_findings(api, &image(), first, deadline).await? {
             Ok(all) => Ok(all),
-            Err(moved) => Err(ImageError::aws(format!("moved to {} on page {}", moved.to, moved.page))),
+            Err(moved) => Err(ImageError::aws(format!(
+                "moved to {} on page {}",
+                moved.to, moved.page
+            ))),
         }
     }
 

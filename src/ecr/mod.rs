@@ -44,11 +44,13 @@ pub async fn before<T>(
     deadline: Instant,
     call: impl std::future::Future<Output = Result<T, api::ApiError>>,
 ) -> Result<T, api::ApiError> {
-    tokio::time::timeout_at(deadline, call).await.unwrap_or_else(|_| {
-        Err(api::ApiError::Transport(
-            "no answer before the --timeout deadline".to_string(),
-        ))
-    })
+    tokio::time::timeout_at(deadline, call)
+        .await
+        .unwrap_or_else(|_| {
+            Err(api::ApiError::Transport(
+                "no answer before the --timeout deadline".to_string(),
+            ))
+        })
 }
 
 /// How long and how often to wait for a scan.
@@ -320,7 +322,11 @@ mod tests {
             .iter()
             .map(|f| f.id.clone())
             .collect();
-        assert_eq!(ids, ["q1-0", "q1-1", "q2-0"], "only the second, whole read counts");
+        assert_eq!(
+            ids,
+            ["q1-0", "q1-1", "q2-0"],
+            "only the second, whole read counts"
+        );
 
         let api = Scripted::new()
             .scan_type(Ok(ScanKind::Basic))

@@ -118,7 +118,11 @@ impl Settle {
             page.findings.len(),
             page.next_token.is_some(),
         );
-        if self.seen.as_ref().is_none_or(|(seen, _)| *seen != signature) {
+        if self
+            .seen
+            .as_ref()
+            .is_none_or(|(seen, _)| *seen != signature)
+        {
             self.seen = Some((signature, now));
         }
         let since = self.seen.as_ref().map_or(now, |(_, at)| *at);

@@ -1339,7 +1339,10 @@ async fn an_oidc_role_that_refuses_the_token_is_exit_4_at_once_naming_the_trust_
             ("AWS_ACCESS_KEY_ID", ""),
             ("AWS_SECRET_ACCESS_KEY", ""),
             ("AWS_WEB_IDENTITY_TOKEN_FILE", token_path.as_str()),
-            ("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/ecr-scan-gate"),
+            (
+                "AWS_ROLE_ARN",
+                "arn:aws:iam::123456789012:role/ecr-scan-gate",
+            ),
             ("AWS_ENDPOINT_URL_STS", sts_uri.as_str()),
         ],
     )

@@ -93,7 +93,12 @@ fn safe_message(code: &str, message: &str) -> String {
             .to_string();
     }
     let mut safe = message;
-    for marker in ["The Canonical String", "x-amz-security-token", "Credential=", "Signature="] {
+    for marker in [
+        "The Canonical String",
+        "x-amz-security-token",
+        "Credential=",
+        "Signature=",
+    ] {
         if let Some(at) = safe.find(marker) {
             safe = &safe[..at];
         }
@@ -170,11 +175,22 @@ mod tests {
     #[test]
     fn credential_failures_are_found_by_type_whatever_their_wording() {
         let not_loaded = CredentialsError::not_loaded("nothing anywhere");
-        assert_eq!(credentials_failure(&not_loaded), Some(CredentialsFailure::NotLoaded));
-        let refused = CredentialsError::provider_error("AccessDenied: not authorized to assume the role");
-        assert_eq!(credentials_failure(&refused), Some(CredentialsFailure::Refused));
-        let message = credentials_message(CredentialsFailure::Refused, "a: b: AccessDenied from STS");
-        assert!(message.contains("AccessDenied from STS") && message.contains("trust policy"), "{message}");
+        assert_eq!(
+            credentials_failure(&not_loaded),
+            Some(CredentialsFailure::NotLoaded)
+        );
+        let refused =
+            CredentialsError::provider_error("AccessDenied: not authorized to assume the role");
+        assert_eq!(
+            credentials_failure(&refused),
+            Some(CredentialsFailure::Refused)
+        );
+        let message =
+            credentials_message(CredentialsFailure::Refused, "a: b: AccessDenied from STS");
+        assert!(
+            message.contains("AccessDenied from STS") && message.contains("trust policy"),
+            "{message}"
+        );
         let timed_out = CredentialsError::provider_timed_out(std::time::Duration::from_secs(5));
         assert_eq!(credentials_failure(&timed_out), None, "a timeout may clear");
     }
@@ -184,7 +200,13 @@ mod tests {
         let quoted = "The request signature we calculated does not match. The Canonical String for this request should have been 'POST / x-amz-security-token:IQoJb3JpZ2luX2VjEXAMPLETOKEN'";
         assert!(!safe_message("InvalidSignatureException", quoted).contains("IQoJ"));
         let cut = safe_message("SomethingElse", quoted);
-        assert!(!cut.contains("IQoJ") && cut.starts_with("The request signature"), "{cut}");
-        assert_eq!(safe_message("RepositoryNotFoundException", "no repo"), "no repo");
+        assert!(
+            !cut.contains("IQoJ") && cut.starts_with("The request signature"),
+            "{cut}"
+        );
+        assert_eq!(
+            safe_message("RepositoryNotFoundException", "no repo"),
+            "no repo"
+        );
     }
 }
