@@ -52,6 +52,9 @@ pub fn next_sleep(delay: Duration, now: Instant, deadline: Instant) -> Option<Du
     Some(delay.min(remaining))
 }
 
+/// What "the same answer" compares: the counts, the first page's size, whether more pages follow.
+type Signature = (BTreeMap<String, u64>, usize, bool);
+
 /// The settle rule for enhanced scanning: ECR answers COMPLETE (or ACTIVE) before Amazon
 /// Inspector has delivered its findings, first with none, then a part, then all. An answer is
 /// judged only once it carries findings or counts and has stopped changing.
@@ -60,7 +63,7 @@ pub struct Settle {
     settle: Duration,
     /// The counts, first-page size and whether more pages follow, last seen, and since when
     /// they have not changed.
-    seen: Option<((BTreeMap<String, u64>, usize, bool), Instant)>,
+    seen: Option<(Signature, Instant)>,
     /// When the answer last checked will be settled if nothing changes: the waiter polls then
     /// rather than a backoff step later.
     due: Option<Instant>,
