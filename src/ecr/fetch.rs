@@ -66,7 +66,7 @@ pub async fn page_retrying<A: ScanApi>(
 ) -> Result<FindingsPage, PageError> {
     (|| page(api, image, token, deadline))
         .retry(super::retries_until(deadline))
-        .when(|e| matches!(e, PageError::Transient(_)))
+        .when(|e| matches!(e, PageError::Transient(_)) && Instant::now() < deadline)
         .notify(|e, delay| {
             if let PageError::Transient(e) = e {
                 tracing::warn!(image = %image, "{}; trying again in {delay:?}", e.message());

@@ -37,20 +37,29 @@ pub fn retries_until(deadline: Instant) -> backon::ExponentialBuilder {
         .with_total_delay(Some(deadline.saturating_duration_since(Instant::now())))
 }
 
-/// `call`, but given up at the deadline: however many attempts and back-offs the SDK makes
-/// inside one call, it never outlasts `--timeout`. Giving up is a transport error, so still
-/// failing at the deadline is exit 4.
+/// How long a call in flight at the deadline may still take to report its own error (the SDK
+/// may be between its attempts), before it is given up.
+pub const DEADLINE_GRACE: Duration = Duration::from_secs(30);
+
+/// `call`, given up `DEADLINE_GRACE` after the deadline: however many attempts and back-offs the
+/// SDK makes inside one call, and however long a server hangs, the run ends. Giving up is a
+/// transport error, so still failing then is exit 4.
 pub async fn before<T>(
     deadline: Instant,
     call: impl std::future::Future<Output = Result<T, api::ApiError>>,
 ) -> Result<T, api::ApiError> {
-    tokio::time::timeout_at(deadline, call)
+    tokio::time::timeout_at(deadline + DEADLINE_GRACE, call)
         .await
         .unwrap_or_else(|_| {
             Err(api::ApiError::Transport(
-                "no answer before the --timeout deadline".to_string(),
+                "no answer by the --timeout deadline".to_string(),
             ))
         })
+}
+
+/// Whether a call that failed transiently may be tried again: only before the deadline.
+pub fn again(e: &api::ApiError, deadline: Instant) -> bool {
+    e.is_transient() && Instant::now() < deadline
 }
 
 /// How long and how often to wait for a scan.

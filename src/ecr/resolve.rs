@@ -29,7 +29,7 @@ pub async fn resolve<A: ScanApi>(
     let detail = (|| super::before(deadline, api.describe_image(base)))
         .retry(super::retries_until(deadline))
         .when(|e: &ApiError| {
-            e.is_transient()
+            super::again(e, deadline)
                 || (e.code() == Some("ImageNotFoundException") && start.elapsed() < grace)
         })
         .notify(
@@ -122,7 +122,7 @@ async fn platforms<A: ScanApi>(
     let what = index.to_string();
     let manifest = (|| super::before(deadline, api.manifest(&index, &INDEX_TYPES)))
         .retry(super::retries_until(deadline))
-        .when(ApiError::is_transient)
+        .when(|e| super::again(e, deadline))
         .await
         .map_err(|e| e.into_image_error("ecr:BatchGetImage", &index))?;
     let parsed: Index = serde_json::from_str(&manifest.body).map_err(|e| {

@@ -304,7 +304,7 @@ async fn start_scan<A: ScanApi>(
 ) -> Result<(), ImageError> {
     let err = match (|| super::before(deadline, api.start_scan(image)))
         .retry(super::retries_until(deadline))
-        .when(|e| e.is_transient() && e.code() != Some("LimitExceededException"))
+        .when(|e| super::again(e, deadline) && e.code() != Some("LimitExceededException"))
         .await
     {
         Ok(()) => {
@@ -585,7 +585,11 @@ mod tests {
         let (result, elapsed) = wait_on(&api, false).await;
         let e = error(result);
         assert_eq!(e.exit_code(), 4, "{e}");
-        assert_eq!(elapsed, Duration::from_secs(600), "not a day: the deadline");
+        assert_eq!(
+            elapsed,
+            Duration::from_secs(600) + crate::ecr::DEADLINE_GRACE,
+            "not a day: the deadline and the grace for a call in flight"
+        );
     }
 
     #[tokio::test(start_paused = true)]
