@@ -80,6 +80,17 @@ impl Settle {
         }
     }
 
+    /// How long until the last answer checked settles if it stays the same.
+    pub fn due_in(&self, now: Instant) -> Option<Duration> {
+        self.due.map(|due| due.saturating_duration_since(now))
+    }
+
+    /// An answer Inspector has not delivered into yet: nothing to compare later answers with.
+    fn not_delivered(&mut self, what: &str) -> Result<String, String> {
+        self.seen = None;
+        Err(format!("{what}: Amazon Inspector has not delivered"))
+    }
+
     /// `Ok(why it is settled)` or `Err(why not yet)`, for a usable page seen at `now`;
     /// `completed_age` is how long ago ECR says the scan completed.
     pub fn check(
@@ -88,28 +99,18 @@ impl Settle {
         now: Instant,
         completed_age: Option<Duration>,
     ) -> Result<String, String> {
-        let no_list = !page.basic_list && !page.enhanced_list;
+        self.due = None;
         if self.kind == ScanKind::Basic {
             return Ok("basic scanning: a usable answer is final".to_string());
         }
-        if no_list {
-            self.seen = None;
-            self.due = None;
-            return Err(
-                "no findings list at all yet: Amazon Inspector has not delivered".to_string(),
-            );
+        if !page.basic_list && !page.enhanced_list {
+            return self.not_delivered("no findings list at all yet");
         }
         if self.settle.is_zero() {
             return Ok("--settle 0: judging the first usable answer".to_string());
         }
-        self.due = None;
-        let counted: u64 = page.counts.values().sum();
-        if !page.enhanced_list && counted == 0 {
-            self.seen = None;
-            return Err(
-                "no enhancedFindings and no counts yet: Amazon Inspector has not delivered"
-                    .to_string(),
-            );
+        if !page.enhanced_list && page.counts.values().sum::<u64>() == 0 {
+            return self.not_delivered("no enhancedFindings and no counts yet");
         }
         let show = |d: Duration| humantime::format_duration(Duration::from_secs(d.as_secs()));
         if let Some(age) = completed_age.filter(|age| *age >= self.settle) {
@@ -142,13 +143,6 @@ impl Settle {
                 show(self.settle)
             ))
         }
-    }
-}
-
-impl Settle {
-    /// How long until the last answer checked settles if it stays the same.
-    pub fn due_in(&self, now: Instant) -> Option<Duration> {
-        self.due.map(|due| due.saturating_duration_since(now))
     }
 }
 

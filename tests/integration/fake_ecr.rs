@@ -189,3 +189,21 @@ impl Respond for ByToken {
             .unwrap_or_else(|| aws_error(400, "InvalidParameterException", "unknown nextToken"))
     }
 }
+
+/// What ECR answers under enhanced scanning before Amazon Inspector has delivered anything
+/// (aws/aws-sdk#289): COMPLETE, `"findings": []`, no enhancedFindings, no counts, no times.
+pub fn not_delivered_yet() -> Value {
+    json!({
+        "registryId": "123456789012", "repositoryName": "app/web", "imageId": {"imageDigest": DIGEST_A},
+        "imageScanStatus": {"status": "COMPLETE", "description": "The scan was completed successfully."},
+        "imageScanFindings": {"findings": []}
+    })
+}
+
+/// GetRegistryScanningConfiguration answering `BASIC` or `ENHANCED`.
+pub fn registry_scanning(scan_type: &str) -> ResponseTemplate {
+    ok(json!({
+        "registryId": "123456789012",
+        "scanningConfiguration": {"scanType": scan_type, "rules": []}
+    }))
+}

@@ -149,8 +149,7 @@ fn index_manifest() -> Value {
 fn normal(op: Op) -> ResponseTemplate {
     match op {
         DescribeImages => ok(image_details(DIGEST_C, INDEX)),
-        RegistryScanning => ok(json!({"registryId": "123456789012",
-            "scanningConfiguration": {"scanType": "BASIC", "rules": []}})),
+        RegistryScanning => registry_scanning("BASIC"),
         BatchGetImage => ok(index_manifest()),
         FindingsPage1 => ok(page1()),
         FindingsPage2 => ok(page2()),
@@ -288,14 +287,10 @@ async fn run_row(op: Op, fault: Fault) -> (i32, String) {
             .await;
         }
         FindingsStillArriving => {
-            let not_yet = json!({
-                "registryId": "123456789012", "repositoryName": "app/web", "imageId": {"imageDigest": DIGEST_A},
-                "imageScanStatus": {"status": "COMPLETE"}, "imageScanFindings": {"findings": []}
-            });
+            let not_yet = not_delivered_yet();
             fake.on(
                 "GetRegistryScanningConfiguration",
-                ok(json!({"registryId": "123456789012",
-                "scanningConfiguration": {"scanType": "ENHANCED", "rules": []}})),
+                registry_scanning("ENHANCED"),
             )
             .await;
             Mock::given(Is(FindingsPage1))

@@ -128,16 +128,6 @@ async fn status_sequence_pending_in_progress_complete_is_judged_once_usable() {
     );
 }
 
-/// What ECR answers under enhanced scanning before Amazon Inspector has delivered anything
-/// (aws/aws-sdk#289): COMPLETE, `"findings": []`, no enhancedFindings, no counts, no times.
-fn not_delivered_yet() -> Value {
-    json!({
-        "registryId": "123456789012", "repositoryName": "app/web", "imageId": {"imageDigest": DIGEST_A},
-        "imageScanStatus": {"status": "COMPLETE", "description": "The scan was completed successfully."},
-        "imageScanFindings": {"findings": []}
-    })
-}
-
 /// An enhanced answer with `n` CRITICAL findings and no completion time yet, so only the
 /// findings staying the same can settle it.
 fn enhanced_criticals(n: usize) -> Value {
@@ -161,13 +151,6 @@ fn enhanced_criticals(n: usize) -> Value {
             "enhancedFindings": findings
         }
     })
-}
-
-fn registry_scanning(scan_type: &str) -> ResponseTemplate {
-    ok(json!({
-        "registryId": "123456789012",
-        "scanningConfiguration": {"scanType": scan_type, "rules": []}
-    }))
 }
 
 async fn race(fake: &FakeEcr) {
