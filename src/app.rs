@@ -14,6 +14,7 @@ use crate::evaluation::Evaluation;
 use crate::exit::Outcome;
 use crate::findings::{saved, ImageError, ScannedImage, Source};
 use crate::image_ref::{self, Reference};
+use crate::policy::baseline::Baseline;
 use crate::policy::Policy;
 use crate::report::{self, console, escape, Output};
 
@@ -28,7 +29,7 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
     let quiet = cli.quiet;
     match cli.command {
         Command::Evaluate(args) => evaluate(args, color, quiet),
-        Command::Check(args) => check(args, color, quiet),
+        Command::Check(args) => check(*args, color, quiet),
         Command::Wait(args) => wait(args, color, quiet),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
@@ -69,9 +70,44 @@ fn evaluate(args: EvaluateArgs, color: bool, quiet: bool) -> Result<Outcome, Err
 }
 
 fn check(args: CheckArgs, color: bool, quiet: bool) -> Result<Outcome, Error> {
-    let judging = Judging::prepare(&args.policy, args.report, color)?;
-    let wait = (&args.wait).into();
-    let images = gather(&args.images.images, &args.aws, wait, Mode::Check)?
+    let mut judging = Judging::prepare(&args.policy, args.report, color)?;
+    let wait: WaitSettings = (&args.wait).into();
+    // Every reference is checked before the first AWS call, the baseline's included.
+    references(&args.images.images, &args.aws).map_err(Error::Usage)?;
+    let baseline = match &args.baseline_image {
+        Some(reference) => {
+            let images = gather(
+                std::slice::from_ref(reference),
+                &args.aws,
+                wait.clone(),
+                Mode::Check,
+            )?;
+            let origin = format!("image {reference}");
+            Some((origin, images))
+        }
+        None => None,
+    };
+    let mut images = gather(&args.images.images, &args.aws, wait, Mode::Check)?;
+    if let Some((origin, baseline)) = baseline {
+        // Without the baseline nothing can be called pre-existing: judging anyway would fail
+        // every image on old debt, so each image carries the baseline's error instead.
+        if let Some(error) = baseline.iter().find_map(|b| b.findings.as_ref().err()) {
+            let message = format!(
+                "the baseline {origin} could not be read: {}",
+                error.message()
+            );
+            let error = match error {
+                ImageError::ScanUnusable(_) => ImageError::scan(message),
+                ImageError::Aws(_) => ImageError::aws(message),
+            };
+            images = images
+                .into_iter()
+                .map(|i| ScannedImage::failed(i.image, i.source, i.scan, error.clone()))
+                .collect();
+        }
+        judging.policy.baseline = Some(Baseline::from_images(origin, &baseline));
+    }
+    let images = images
         .into_iter()
         .map(|image| match judging.policy.missing_findings(&image) {
             // After the settle rule had its chance: an incomplete read, never a pass.

@@ -10,6 +10,7 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 use crate::ecr::sdk::AwsSettings;
 use crate::ecr::WaitSettings;
+use crate::findings::Severity;
 use crate::policy::{file, Budget, FailOn, Overrides, Policy};
 use crate::report::{self, Output};
 
@@ -65,7 +66,7 @@ pub enum ColorChoice {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Live gate: resolve each image, wait for its scan, fetch every finding, judge, report
-    Check(CheckArgs),
+    Check(Box<CheckArgs>),
     /// Offline gate over saved `aws ecr describe-image-scan-findings` JSON
     Evaluate(EvaluateArgs),
     /// Wait until each image's scan findings are usable (exit 0), without judging them
@@ -112,6 +113,14 @@ pub struct CheckArgs {
     /// How to reach AWS.
     #[command(flatten)]
     pub aws: AwsArgs,
+    /// Judge this image too (e.g. the tag now in production): findings it also has are pre-existing
+    #[arg(
+        long,
+        value_name = "IMAGE",
+        env = "ECR_SCAN_GATE_BASELINE_IMAGE",
+        conflicts_with = "baseline"
+    )]
+    pub baseline_image: Option<String>,
 }
 
 /// `wait`: images, status reports, waiting and AWS.
@@ -186,6 +195,33 @@ pub struct PolicyArgs {
     /// Policy file [default: .ecr-scan-gate.toml if present]
     #[arg(long, value_name = "FILE", env = "ECR_SCAN_GATE_POLICY")]
     pub policy: Option<PathBuf>,
+    /// OpenVEX document: not_affected/fixed statements allow findings (repeatable; adds to the policy file's)
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "ECR_SCAN_GATE_VEX",
+        value_delimiter = ','
+    )]
+    pub vex: Vec<PathBuf>,
+    /// CISA KEV catalog (known_exploited_vulnerabilities.json): a finding in it violates whatever its severity
+    #[arg(long, value_name = "FILE", env = "ECR_SCAN_GATE_KEV")]
+    pub kev: Option<PathBuf>,
+    /// FIRST EPSS daily scores (epss_scores-YYYY-MM-DD.csv, plain or .gz), shown on findings
+    #[arg(long, value_name = "FILE", env = "ECR_SCAN_GATE_EPSS")]
+    pub epss: Option<PathBuf>,
+    /// A finding with an EPSS probability at or above P (0 to 1) violates whatever its severity
+    #[arg(long, value_name = "P", env = "ECR_SCAN_GATE_FAIL_ON_EPSS", value_parser = file::parse_probability)]
+    pub fail_on_epss: Option<f32>,
+    /// A finding Amazon Inspector knows an exploit for, at or above SEVERITY, violates
+    #[arg(
+        long,
+        value_name = "SEVERITY",
+        env = "ECR_SCAN_GATE_FAIL_ON_EXPLOITABLE"
+    )]
+    pub fail_on_exploitable: Option<Severity>,
+    /// JSON report of this tool (e.g. of the image in production): findings also in it are pre-existing
+    #[arg(long, value_name = "FILE", env = "ECR_SCAN_GATE_BASELINE")]
+    pub baseline: Option<PathBuf>,
 }
 
 /// Which reports to write, and where.
@@ -294,7 +330,7 @@ impl PolicyArgs {
             }
         };
         let file = path.map(|p| file::load(&p)).transpose()?;
-        Ok(Policy::resolve(
+        Policy::resolve(
             file,
             Overrides {
                 fail_on: self.fail_on,
@@ -306,8 +342,14 @@ impl PolicyArgs {
                     .map(|a| a.trim().to_string())
                     .filter(|a| !a.is_empty())
                     .collect(),
+                vex: self.vex.clone(),
+                kev: self.kev.clone(),
+                epss: self.epss.clone(),
+                fail_on_epss: self.fail_on_epss,
+                fail_on_exploitable: self.fail_on_exploitable,
+                baseline: self.baseline.clone(),
             },
-        ))
+        )
     }
 }
 

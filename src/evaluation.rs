@@ -11,6 +11,8 @@ use serde::Serialize;
 
 use crate::exit::Outcome;
 use crate::findings::{Finding, Image, ImageError, ScanInfo, Severity, Source};
+use crate::policy::epss::EpssScore;
+use crate::policy::kev::KevEntry;
 use crate::policy::FailOn;
 
 /// The verdict reports print: for the run, and for an image.
@@ -43,6 +45,8 @@ pub enum State {
     Allowed,
     /// No fix exists and `ignore-unfixed` is on.
     IgnoredUnfixed,
+    /// Also in the baseline, and not escalated by KEV, EPSS or exploitability.
+    PreExisting,
     /// Fails the gate: at or above `fail-on`, or over its severity's budget.
     Violation,
     /// Its severity has a budget, and the count stays within it.
@@ -57,6 +61,7 @@ impl State {
         match self {
             State::Allowed => "allowed",
             State::IgnoredUnfixed => "ignored-unfixed",
+            State::PreExisting => "pre-existing",
             State::Violation => "violation",
             State::WithinBudget => "within-budget",
             State::BelowThreshold => "below-threshold",
@@ -75,6 +80,32 @@ pub struct JudgedFinding {
     pub state: State,
     /// Shared: every finding judged by the same rule carries the same text.
     pub reason: Arc<str>,
+    /// Its CISA KEV entry, when a catalog was given and lists it.
+    pub kev: Option<KevEntry>,
+    /// Its EPSS score, when scores were given and include it.
+    pub epss: Option<EpssScore>,
+    /// New or unchanged against the baseline; `None` without a baseline.
+    pub baseline: Option<BaselineState>,
+}
+
+/// A finding against the baseline, as SARIF's `baselineState` names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BaselineState {
+    /// Not in the baseline: this change brought it in.
+    New,
+    /// In the baseline too.
+    Unchanged,
+}
+
+impl BaselineState {
+    /// The name reports print, as serialised.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BaselineState::New => "new",
+            BaselineState::Unchanged => "unchanged",
+        }
+    }
 }
 
 /// How many findings of one severity there are, and how they ended.
@@ -86,6 +117,8 @@ pub struct Counts {
     pub allowed: usize,
     /// Ignored because no fix exists (`ignore-unfixed`).
     pub ignored: usize,
+    /// Pre-existing: in the baseline and not escalated.
+    pub pre_existing: usize,
     /// Violations: any one fails the image.
     pub violations: usize,
 }
@@ -115,6 +148,7 @@ impl SeverityCounts {
             total: acc.total + c.total,
             allowed: acc.allowed + c.allowed,
             ignored: acc.ignored + c.ignored,
+            pre_existing: acc.pre_existing + c.pre_existing,
             violations: acc.violations + c.violations,
         })
     }
@@ -303,7 +337,7 @@ mod tests {
         .collect();
         assert_eq!(keys.len(), 6);
         assert!(json.starts_with(
-            "{\"critical\":{\"total\":0,\"allowed\":0,\"ignored\":0,\"violations\":1}"
+            "{\"critical\":{\"total\":0,\"allowed\":0,\"ignored\":0,\"pre_existing\":0,\"violations\":1}"
         ));
     }
 }

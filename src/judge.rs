@@ -1,26 +1,44 @@
 //! The one place a finding's state and an image's verdict are decided: [`evaluate`] judges
 //! every [`ScannedImage`] against a [`Policy`] into the [`Evaluation`] that reports render.
+//! Each finding ends in one state, in this order: allowed (allowlist, VEX, Inspector
+//! suppression) > ignored-unfixed > pre-existing (in the baseline) > judged (threshold or
+//! budget); KEV, EPSS and exploitability escalate a pre-existing or judged finding to a
+//! violation.
 
 use std::sync::Arc;
 
-use time::Date;
+use time::{Date, Duration};
 
 use crate::evaluation::{
-    Evaluation, ImageEvaluation, ImageVerdict, JudgedFinding, SeverityCounts, State,
+    BaselineState, Evaluation, ImageEvaluation, ImageVerdict, JudgedFinding, SeverityCounts, State,
 };
-use crate::findings::{Finding, FindingStatus, Fix, ScanKind, ScannedImage, Severity};
+use crate::findings::{Finding, FindingStatus, Fix, Image, ScanKind, ScannedImage, Severity};
+use crate::policy::epss::EpssScore;
+use crate::policy::kev::KevEntry;
 use crate::policy::{FailOn, Policy};
+
+/// Risk data older than this is a smell: the catalog and the scores are published daily.
+const STALE_AFTER: Duration = Duration::days(30);
+
+/// Which allow entries and VEX statements matched anything, across every image.
+struct Used {
+    allow: Vec<bool>,
+    vex: Vec<bool>,
+}
 
 /// Judges every image. This is the only place a finding's state or a verdict is decided.
 pub fn evaluate(images: Vec<ScannedImage>, policy: &Policy, today: Date) -> Evaluation {
-    let mut used = vec![false; policy.allow.len()];
+    let mut used = Used {
+        allow: vec![false; policy.allow.len()],
+        vex: vec![false; policy.vex.statements.len()],
+    };
     let images: Vec<ImageEvaluation> = images
         .into_iter()
         .map(|image| judge_image(image, policy, today, &mut used))
         .collect();
 
     let mut warnings = Vec::new();
-    for (entry, used) in policy.allow.iter().zip(&used) {
+    for (entry, used) in policy.allow.iter().zip(&used.allow) {
         if entry.is_expired(today) {
             warnings.push(format!(
                 "allow entry {} ({}) expired on {} and no longer suppresses anything",
@@ -35,6 +53,28 @@ pub fn evaluate(images: Vec<ScannedImage>, policy: &Policy, today: Date) -> Eval
             ));
         }
     }
+    for (statement, used) in policy.vex.statements.iter().zip(&used.vex) {
+        if !used {
+            warnings.push(format!(
+                "VEX statement for {} ({}) matched no finding of these images: remove it if it is no longer needed",
+                statement.vulnerability, statement.origin
+            ));
+        }
+    }
+    let stale = |what: &str, path: &str, date: Option<Date>| {
+        date.filter(|d| today - *d > STALE_AFTER).map(|d| {
+            format!("{what} {path} is from {d}, more than 30 days ago: download a current one")
+        })
+    };
+    if let Some(kev) = &policy.kev {
+        warnings.extend(stale("the KEV catalog", &kev.path, kev.released));
+    }
+    if let Some(epss) = &policy.epss {
+        warnings.extend(stale("the EPSS scores", &epss.path, epss.score_date));
+    }
+    if let Some(baseline) = &policy.baseline {
+        warnings.extend(baseline.warnings.iter().cloned());
+    }
     Evaluation {
         images,
         warnings,
@@ -42,11 +82,30 @@ pub fn evaluate(images: Vec<ScannedImage>, policy: &Policy, today: Date) -> Eval
     }
 }
 
+/// What one finding carries into judging besides itself.
+struct Pending {
+    finding: Finding,
+    severity: Severity,
+    exempt: Option<Decision>,
+    pre_existing: bool,
+    escalation: Option<Arc<str>>,
+    kev: Option<KevEntry>,
+    epss: Option<EpssScore>,
+    baseline: Option<BaselineState>,
+}
+
+impl Pending {
+    /// Counted against its severity's budget: judged, whether escalated or not.
+    fn judged(&self) -> bool {
+        self.exempt.is_none() && !self.pre_existing
+    }
+}
+
 fn judge_image(
     scanned: ScannedImage,
     policy: &Policy,
     today: Date,
-    used: &mut [bool],
+    used: &mut Used,
 ) -> ImageEvaluation {
     let ScannedImage {
         image,
@@ -77,32 +136,67 @@ fn judge_image(
                 .to_string(),
         );
     }
+    let basic = scan.as_ref().is_some_and(|s| s.kind == ScanKind::Basic);
+    if policy.fail_on_exploitable.is_some() && basic {
+        warnings.push(
+            "fail-on-exploitable has no effect on a basic scan: only Amazon Inspector says whether an exploit exists"
+                .to_string(),
+        );
+    }
+    let baseline_origin: Option<Arc<str>> = policy
+        .baseline
+        .as_ref()
+        .map(|b| format!("also in the baseline {}", b.origin).into());
 
     let mut closed = 0;
-    // Steps 1 and 2 decide some findings alone; the rest need per-severity totals first.
-    let mut pending: Vec<(Finding, Severity, Option<Decision>)> =
-        Vec::with_capacity(findings.len());
+    // Exemptions, the baseline and escalations are decided per finding; threshold and
+    // budgets need per-severity totals first.
+    let mut pending: Vec<Pending> = Vec::with_capacity(findings.len());
     for finding in findings {
         if finding.status == FindingStatus::Closed {
             closed += 1;
             continue;
         }
         let severity = policy.effective_severity(&finding);
-        let exempt = first_exemption(
-            &finding,
-            &image.repository,
-            policy,
-            today,
-            used,
-            &mut warnings,
-        );
-        pending.push((finding, severity, exempt));
+        let exempt = first_exemption(&finding, &image, policy, today, used, &mut warnings);
+        let baseline = policy.baseline.as_ref().map(|b| {
+            if b.contains(&finding) {
+                BaselineState::Unchanged
+            } else {
+                BaselineState::New
+            }
+        });
+        let kev = policy
+            .kev
+            .as_ref()
+            .and_then(|kev| finding.ids().find_map(|id| kev.get(id)));
+        let epss = policy.epss.as_ref().and_then(|epss| {
+            finding
+                .ids()
+                .filter_map(|id| epss.get(id))
+                .max_by(|a, b| a.probability.total_cmp(&b.probability))
+        });
+        let escalation = if exempt.is_some() {
+            None
+        } else {
+            escalate(&finding, severity, kev, epss, policy)
+        };
+        pending.push(Pending {
+            pre_existing: exempt.is_none() && baseline == Some(BaselineState::Unchanged),
+            finding,
+            severity,
+            exempt,
+            escalation,
+            kev,
+            epss,
+            baseline,
+        });
     }
 
     let judged_at = |severity: Severity| {
         let n = pending
             .iter()
-            .filter(|(_, s, exempt)| *s == severity && exempt.is_none())
+            .filter(|p| p.severity == severity && p.judged())
             .count();
         let reason: String = match (policy.budget(severity), policy.fail_on) {
             (Some(max), _) if n as u64 > max => {
@@ -133,20 +227,42 @@ fn judge_image(
     let decisions: Vec<Decision> = Severity::ALL.iter().rev().map(|s| judged_at(*s)).collect();
     let mut judged: Vec<JudgedFinding> = pending
         .into_iter()
-        .map(|(finding, severity, exempt)| {
-            let (state, reason) = exempt.unwrap_or_else(|| decisions[severity as usize].clone());
+        .map(|p| {
+            let (state, reason) = match (p.exempt, p.escalation) {
+                (Some(exempt), _) => exempt,
+                (None, Some(escalation)) if p.pre_existing => (
+                    State::Violation,
+                    format!("{escalation} (pre-existing in the baseline, escalated)").into(),
+                ),
+                (None, Some(escalation)) => (State::Violation, escalation),
+                (None, None) if p.pre_existing => (
+                    State::PreExisting,
+                    baseline_origin
+                        .clone()
+                        .unwrap_or_else(|| "pre-existing".into()),
+                ),
+                (None, None) => decisions[p.severity as usize].clone(),
+            };
             JudgedFinding {
-                finding,
-                severity,
+                finding: p.finding,
+                severity: p.severity,
                 state,
                 reason,
+                kev: p.kev,
+                epss: p.epss,
+                baseline: p.baseline,
             }
         })
         .collect();
 
+    // Most severe first; within a severity the likeliest to be exploited first.
     judged.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
+            .then_with(|| {
+                let p = |j: &JudgedFinding| j.epss.map_or(-1.0, |e| e.probability);
+                p(b).total_cmp(&p(a))
+            })
             .then_with(|| a.finding.id.cmp(&b.finding.id))
             .then_with(|| {
                 a.finding
@@ -164,6 +280,7 @@ fn judge_image(
         match j.state {
             State::Allowed => c.allowed += 1,
             State::IgnoredUnfixed => c.ignored += 1,
+            State::PreExisting => c.pre_existing += 1,
             State::Violation => c.violations += 1,
             State::WithinBudget | State::BelowThreshold => {}
         }
@@ -196,25 +313,71 @@ fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
     }
 }
 
-/// Steps 1 and 2 of the documented order: allowlist or Inspector suppression, then unfixed.
+/// The escalation rules: a KEV entry, an EPSS score at or above `fail-on-epss`, or an exploit
+/// at or above `fail-on-exploitable` make a violation whatever the threshold or budget. Every
+/// rule that applies is named.
+fn escalate(
+    finding: &Finding,
+    severity: Severity,
+    kev: Option<KevEntry>,
+    epss: Option<EpssScore>,
+    policy: &Policy,
+) -> Option<Arc<str>> {
+    let mut reasons: Vec<String> = Vec::new();
+    if let Some(entry) = kev {
+        reasons.push(if entry.ransomware {
+            format!(
+                "in CISA KEV since {}, known ransomware use",
+                entry.date_added
+            )
+        } else {
+            format!("in CISA KEV since {}", entry.date_added)
+        });
+    }
+    if let (Some(threshold), Some(score)) = (policy.fail_on_epss, epss) {
+        if score.probability >= threshold {
+            let date = policy
+                .epss
+                .as_ref()
+                .and_then(|e| e.score_date)
+                .map(|d| format!(" on {d}"))
+                .unwrap_or_default();
+            reasons.push(format!(
+                "EPSS {:.4} ({:.0}th percentile){date} is at or above fail-on-epss {threshold}",
+                score.probability,
+                score.percentile * 100.0
+            ));
+        }
+    }
+    if let Some(threshold) = policy.fail_on_exploitable {
+        if finding.exploit_available == Some(true) && severity >= threshold {
+            reasons.push(format!(
+                "Amazon Inspector knows an exploit for this {severity} finding (fail-on-exploitable {threshold})"
+            ));
+        }
+    }
+    (!reasons.is_empty()).then(|| reasons.join("; ").into())
+}
+
+/// Step 1 and 2 of the documented order: allowlist, VEX or Inspector suppression, then unfixed.
 fn first_exemption(
     finding: &Finding,
-    repository: &str,
+    image: &Image,
     policy: &Policy,
     today: Date,
-    used: &mut [bool],
+    used: &mut Used,
     warnings: &mut Vec<String>,
 ) -> Option<Decision> {
     let mut expired_match = None;
     for (i, entry) in policy.allow.iter().enumerate() {
-        if !entry.matches(finding, repository) {
+        if !entry.matches(finding, &image.repository) {
             continue;
         }
         if entry.is_expired(today) {
             expired_match.get_or_insert(entry);
             continue;
         }
-        used[i] = true;
+        used.allow[i] = true;
         return Some((State::Allowed, entry.reason()));
     }
     if let Some(entry) = expired_match {
@@ -224,6 +387,11 @@ fn first_exemption(
             entry.origin,
             entry.expires.map(|d| d.to_string()).unwrap_or_default()
         ));
+    }
+    if let Some(statement) = policy.vex.latest(finding, image, &mut used.vex) {
+        if statement.status.allows() {
+            return Some((State::Allowed, statement.reason.clone()));
+        }
     }
     if finding.status == FindingStatus::Suppressed {
         return Some((State::Allowed, "suppressed in Amazon Inspector".into()));
@@ -429,6 +597,7 @@ mod tests {
                 total: 3,
                 allowed: 0,
                 ignored: 1,
+                pre_existing: 0,
                 violations: 2
             }
         );
@@ -655,5 +824,287 @@ mod tests {
         assert!(img.findings.iter().all(|j| !j.reason.is_empty()));
         let t = img.counts.total();
         assert_eq!((t.total, t.allowed, t.ignored, t.violations), (5, 1, 1, 1));
+    }
+
+    fn with_kev(cves: &[(&str, &str)]) -> crate::policy::kev::Kev {
+        let entries: Vec<String> = cves
+            .iter()
+            .map(|(id, date)| format!(r#"{{"cveID": "{id}", "dateAdded": "{date}"}}"#))
+            .collect();
+        crate::policy::kev::Kev::parse(
+            format!(
+                r#"{{"dateReleased": "2026-11-20", "vulnerabilities": [{}]}}"#,
+                entries.join(",")
+            )
+            .as_bytes(),
+            "kev.json",
+        )
+        .unwrap()
+    }
+
+    fn with_epss(rows: &str, date: &str) -> crate::policy::epss::Epss {
+        crate::policy::epss::Epss::parse(
+            format!("#model_version:v2025.03.14,score_date:{date}T00:00:00Z\ncve,epss,percentile\n{rows}")
+                .into_bytes(),
+            "epss.csv",
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn kev_escalates_whatever_the_threshold_or_budget() {
+        let policy = Policy {
+            fail_on: FailOn::None,
+            budgets: vec![Budget {
+                severity: Severity::Low,
+                max: 10,
+            }],
+            kev: Some(with_kev(&[("CVE-2024-3400", "2024-04-12")])),
+            ..Policy::default()
+        };
+        let mut aliased = finding("GHSA-x", "LOW", "q", Fix::Yes);
+        aliased.aliases = vec!["CVE-2024-3400".into()];
+        let eval = run(
+            &policy,
+            vec![
+                finding("CVE-2024-3400", "LOW", "p", Fix::Yes),
+                finding("CVE-2024-9999", "LOW", "p", Fix::Yes),
+                aliased,
+            ],
+        );
+        let img = &eval.images[0];
+        let kev: Vec<_> = img
+            .findings
+            .iter()
+            .map(|j| (j.finding.id.as_str(), j.state, j.kev.is_some()))
+            .collect();
+        assert_eq!(
+            kev,
+            vec![
+                ("CVE-2024-3400", State::Violation, true),
+                ("CVE-2024-9999", State::WithinBudget, false),
+                ("GHSA-x", State::Violation, true),
+            ]
+        );
+        assert_eq!(&*img.findings[0].reason, "in CISA KEV since 2024-04-12");
+        assert_eq!(eval.exit_code(), 1);
+        // Stale by then: the catalog is dated 2026-11-20.
+        let later = evaluate(
+            vec![scanned("r", ScanKind::Enhanced, vec![])],
+            &policy,
+            date!(2027 - 01 - 01),
+        );
+        assert!(later
+            .warnings
+            .iter()
+            .any(|w| w.contains("KEV catalog kev.json is from 2026-11-20")));
+        assert!(run(&policy, vec![]).warnings.is_empty());
+    }
+
+    #[test]
+    fn epss_at_or_above_the_threshold_violates_and_orders_findings() {
+        let policy = Policy {
+            fail_on: FailOn::At(Severity::Critical),
+            epss: Some(with_epss(
+                "CVE-2024-1,0.10000,0.90000\nCVE-2024-2,0.09999,0.89000\nCVE-2024-3,0.5,0.99\n",
+                "2026-11-24",
+            )),
+            fail_on_epss: Some(0.1),
+            ..Policy::default()
+        };
+        let eval = run(
+            &policy,
+            vec![
+                finding("CVE-2024-2", "MEDIUM", "p", Fix::Yes),
+                finding("CVE-2024-1", "MEDIUM", "p", Fix::Yes),
+                finding("CVE-2024-3", "MEDIUM", "p", Fix::Yes),
+            ],
+        );
+        let got: Vec<_> = eval.images[0]
+            .findings
+            .iter()
+            .map(|j| (j.finding.id.as_str(), j.state))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("CVE-2024-3", State::Violation),
+                ("CVE-2024-1", State::Violation),
+                ("CVE-2024-2", State::BelowThreshold),
+            ]
+        );
+        assert_eq!(
+            &*eval.images[0].findings[1].reason,
+            "EPSS 0.1000 (90th percentile) on 2026-11-24 is at or above fail-on-epss 0.1"
+        );
+    }
+
+    #[test]
+    fn exploitable_at_or_above_the_severity_violates() {
+        let policy = Policy {
+            fail_on: FailOn::None,
+            fail_on_exploitable: Some(Severity::Medium),
+            ..Policy::default()
+        };
+        let exploitable = |id: &str, sev: &str| Finding {
+            exploit_available: Some(true),
+            ..finding(id, sev, "p", Fix::Yes)
+        };
+        let eval = run(
+            &policy,
+            vec![
+                exploitable("A", "MEDIUM"),
+                exploitable("B", "LOW"),
+                finding("C", "HIGH", "p", Fix::Yes),
+            ],
+        );
+        assert_eq!(
+            states(&eval),
+            vec![
+                ("C".into(), State::BelowThreshold),
+                ("A".into(), State::Violation),
+                ("B".into(), State::BelowThreshold),
+            ]
+        );
+        assert!(eval.images[0].findings[1].reason.contains("exploit"));
+        let basic = evaluate(vec![scanned("r", ScanKind::Basic, vec![])], &policy, TODAY);
+        assert!(basic.images[0].warnings[0].contains("fail-on-exploitable"));
+    }
+
+    #[test]
+    fn baseline_makes_old_findings_pre_existing_unless_escalated() {
+        let baseline = crate::policy::baseline::Baseline::from_images(
+            "prod.json".into(),
+            &[scanned(
+                "app/web",
+                ScanKind::Enhanced,
+                vec![
+                    finding("OLD", "CRITICAL", "p", Fix::Yes),
+                    finding("OLD-KEV", "HIGH", "p", Fix::Yes),
+                    finding("OLD-ALLOWED", "HIGH", "p", Fix::Yes),
+                    finding("OLD-OTHER-PKG", "HIGH", "p", Fix::Yes),
+                ],
+            )],
+        );
+        let policy = Policy {
+            baseline: Some(baseline),
+            kev: Some(with_kev(&[("OLD-KEV", "2024-01-02")])),
+            allow: vec![entry("OLD-ALLOWED")],
+            budgets: vec![Budget {
+                severity: Severity::High,
+                max: 0,
+            }],
+            ..Policy::default()
+        };
+        let eval = run(
+            &policy,
+            vec![
+                finding("OLD", "CRITICAL", "p", Fix::Yes),
+                finding("NEW", "CRITICAL", "p", Fix::Yes),
+                finding("OLD-KEV", "HIGH", "p", Fix::Yes),
+                finding("OLD-ALLOWED", "HIGH", "p", Fix::Yes),
+                finding("OLD-OTHER-PKG", "HIGH", "q", Fix::Yes),
+            ],
+        );
+        let img = &eval.images[0];
+        let got: Vec<_> = img
+            .findings
+            .iter()
+            .map(|j| (j.finding.id.as_str(), j.state, j.baseline))
+            .collect();
+        use crate::evaluation::BaselineState::{New, Unchanged};
+        assert_eq!(
+            got,
+            vec![
+                ("NEW", State::Violation, Some(New)),
+                ("OLD", State::PreExisting, Some(Unchanged)),
+                ("OLD-ALLOWED", State::Allowed, Some(Unchanged)),
+                ("OLD-KEV", State::Violation, Some(Unchanged)),
+                ("OLD-OTHER-PKG", State::Violation, Some(New)),
+            ]
+        );
+        assert_eq!(&*img.findings[1].reason, "also in the baseline prod.json");
+        assert!(
+            img.findings[3].reason.contains("escalated"),
+            "{}",
+            img.findings[3].reason
+        );
+        // Pre-existing findings, escalated or not, are not counted against a budget.
+        assert_eq!(
+            &*img.findings[4].reason,
+            "1 high finding exceeds the budget of 0"
+        );
+        assert_eq!(img.counts.total().pre_existing, 1);
+    }
+
+    #[test]
+    fn vex_allows_by_the_latest_statement_and_unused_statements_warn() {
+        let mut vex = crate::policy::vex::Vex::default();
+        vex.add(
+            br#"{"@context": "https://openvex.dev/ns/v0.2.0", "timestamp": "2026-11-01T00:00:00Z",
+                "statements": [
+                  {"vulnerability": {"name": "CVE-1"}, "status": "not_affected",
+                   "justification": "component_not_present", "products": [{"@id": "pkg:oci/app/web"}]},
+                  {"vulnerability": {"name": "CVE-2"}, "status": "under_investigation",
+                   "products": [{"@id": "pkg:oci/app/web"}]},
+                  {"vulnerability": {"name": "CVE-3"}, "status": "fixed",
+                   "products": [{"@id": "pkg:oci/app/other"}]}
+                ]}"#,
+            "v.json",
+        )
+        .unwrap();
+        let policy = Policy {
+            vex,
+            kev: Some(with_kev(&[("CVE-1", "2024-01-02")])),
+            ..Policy::default()
+        };
+        let eval = run(
+            &policy,
+            vec![
+                finding("CVE-1", "CRITICAL", "p", Fix::Yes),
+                finding("CVE-2", "CRITICAL", "p", Fix::Yes),
+            ],
+        );
+        assert_eq!(
+            states(&eval),
+            vec![
+                ("CVE-1".into(), State::Allowed),
+                ("CVE-2".into(), State::Violation)
+            ]
+        );
+        assert_eq!(
+            &*eval.images[0].findings[0].reason,
+            "VEX not_affected: component_not_present (v.json)"
+        );
+        assert_eq!(eval.warnings.len(), 1, "{:?}", eval.warnings);
+        assert!(
+            eval.warnings[0].contains("CVE-3") && eval.warnings[0].contains("v.json:7:"),
+            "{:?}",
+            eval.warnings
+        );
+    }
+
+    #[test]
+    fn an_allow_entry_naming_an_alias_matches() {
+        let mut f = finding("CVE-2023-4863", "HIGH", "libwebp", Fix::Yes);
+        f.aliases = vec!["GHSA-j7hp-h8jx-5ppr".into()];
+        let policy = Policy {
+            allow: vec![entry("ghsa-j7hp-h8jx-5ppr")],
+            ..Policy::default()
+        };
+        assert_eq!(states(&run(&policy, vec![f]))[0].1, State::Allowed);
+    }
+
+    #[test]
+    fn risk_rules_make_every_severity_able_to_violate() {
+        let mut policy = Policy {
+            fail_on: FailOn::At(Severity::Critical),
+            ..Policy::default()
+        };
+        assert!(!policy.could_violate(Severity::Low));
+        policy.fail_on_exploitable = Some(Severity::Medium);
+        assert!(policy.could_violate(Severity::Medium) && !policy.could_violate(Severity::Low));
+        policy.kev = Some(with_kev(&[]));
+        assert!(policy.could_violate(Severity::Low));
     }
 }

@@ -71,6 +71,24 @@ pub fn age(rfc3339: &str) -> Option<std::time::Duration> {
     std::time::Duration::try_from(OffsetDateTime::now_utc() - then).ok()
 }
 
+/// An RFC 3339 instant (offsets with or without a colon), for ordering VEX statements.
+pub fn parse_instant(text: &str) -> Result<OffsetDateTime, String> {
+    let trimmed = text.trim();
+    OffsetDateTime::parse(trimmed, &Rfc3339)
+        .or_else(|e| OffsetDateTime::parse(&with_offset_colon(trimmed).ok_or(e)?, &Rfc3339))
+        .map_err(|e| format!("invalid timestamp `{text}` (expected RFC 3339): {e}"))
+}
+
+/// A calendar date: `2024-07-09`, or the UTC date of an RFC 3339 timestamp (risk feeds write
+/// both).
+pub fn parse_date(text: &str) -> Result<Date, String> {
+    let trimmed = text.trim();
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    Date::parse(trimmed, &format)
+        .or_else(|_| parse_instant(trimmed).map(|t| t.to_offset(UtcOffset::UTC).date()))
+        .map_err(|_| format!("`{text}` is not a date like 2024-07-09"))
+}
+
 /// Today's date in UTC: allowlist entries expire at the end of their date, UTC.
 pub fn today_utc() -> Date {
     OffsetDateTime::now_utc().date()
@@ -123,6 +141,19 @@ mod tests {
         assert!(age > std::time::Duration::from_secs(5 * 365 * 86_400));
         assert_eq!(super::age("2999-01-01T00:00:00Z"), None);
         assert_eq!(super::age("soon"), None);
+    }
+
+    #[test]
+    fn dates_come_bare_or_from_a_timestamp() {
+        assert_eq!(parse_date("2024-07-09").unwrap().to_string(), "2024-07-09");
+        assert_eq!(
+            parse_date("2026-11-30T23:01:44.6254-05:00")
+                .unwrap()
+                .to_string(),
+            "2026-12-01"
+        );
+        assert!(parse_date("09/07/2024").is_err());
+        assert!(parse_instant("2026-11-30T17:01:44+0100").is_ok());
     }
 
     #[test]

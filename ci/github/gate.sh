@@ -79,6 +79,13 @@ for budget in $(list "$(input MAX)"); do args+=(--max "$budget"); done
 [ -n "$(input IGNORE_UNFIXED)" ] && args+=("--ignore-unfixed=$(input IGNORE_UNFIXED)")
 for id in $(list "$(input ALLOW)"); do args+=(--allow "$id"); done
 [ -n "$(input POLICY)" ] && args+=(--policy "$(input POLICY)")
+for vex in $(list "$(input VEX)"); do args+=(--vex "$vex"); done
+[ -n "$(input KEV)" ] && args+=(--kev "$(input KEV)")
+[ -n "$(input EPSS)" ] && args+=(--epss "$(input EPSS)")
+[ -n "$(input FAIL_ON_EPSS)" ] && args+=(--fail-on-epss "$(input FAIL_ON_EPSS)")
+[ -n "$(input FAIL_ON_EXPLOITABLE)" ] && args+=(--fail-on-exploitable "$(input FAIL_ON_EXPLOITABLE)")
+[ -n "$(input BASELINE)" ] && args+=(--baseline "$(input BASELINE)")
+[ -n "$(input BASELINE_IMAGE)" ] && args+=(--baseline-image "$(input BASELINE_IMAGE)")
 [ -n "$(input TIMEOUT)" ] && args+=(--timeout "$(input TIMEOUT)")
 [ -n "$(input SETTLE)" ] && args+=(--settle "$(input SETTLE)")
 [ -n "$(input POLL_INTERVAL)" ] && args+=(--poll-interval "$(input POLL_INTERVAL)")

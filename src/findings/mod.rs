@@ -157,6 +157,9 @@ pub struct Cvss {
 pub struct Finding {
     /// The vulnerability id (CVE, GHSA, ALAS, ...): what the allowlist matches.
     pub id: String,
+    /// Other ids of the same vulnerability (Inspector's `relatedVulnerabilities`): an allow
+    /// entry or VEX statement naming one matches too, and KEV/EPSS are looked up by them.
+    pub aliases: Vec<String>,
     /// The severity judged; a label this version does not know ranks as critical.
     pub severity: Severity,
     /// The severity exactly as ECR wrote it, kept to warn about values we do not know.
@@ -233,6 +236,11 @@ impl Finding {
         self.packages
             .iter()
             .filter_map(|p| Some((p.name.as_str(), p.fixed_in.as_deref()?)))
+    }
+
+    /// The id, then every alias.
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.id.as_str()).chain(self.aliases.iter().map(String::as_str))
     }
 
     /// Every known fixed-in version, comma-separated.
@@ -543,6 +551,7 @@ pub(crate) fn test_finding(id: &str, label: &str) -> Finding {
         id: id.into(),
         severity: Finding::severity_from_label(label),
         severity_label: label.into(),
+        aliases: vec![],
         packages: vec![],
         fix: Fix::Unknown,
         exploit_available: None,

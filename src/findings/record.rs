@@ -74,6 +74,7 @@ impl BasicRecord {
             // Basic findings have no title; the name is the vulnerability id.
             title: None,
             id: self.name,
+            aliases: Vec::new(),
             packages,
             fix: Fix::Unknown,
             exploit_available: None,
@@ -128,6 +129,9 @@ pub struct VulnerabilityDetails {
     /// `referenceUrls`: further links; the first is the fallback link.
     #[serde(default)]
     pub reference_urls: Vec<String>,
+    /// `relatedVulnerabilities`: other ids of the same vulnerability (GHSA, distribution ids).
+    #[serde(default)]
+    pub related_vulnerabilities: Vec<String>,
 }
 
 /// One `vulnerablePackages[]` entry.
@@ -190,6 +194,15 @@ impl EnhancedRecord {
             })
             .or(self.finding_arn)
             .unwrap_or_else(|| "UNKNOWN".to_string());
+        let aliases: Vec<String> = details
+            .as_mut()
+            .map(|d| {
+                let mut related = std::mem::take(&mut d.related_vulnerabilities);
+                related.retain(|a| !a.trim().is_empty() && !a.eq_ignore_ascii_case(&id));
+                related.dedup();
+                related
+            })
+            .unwrap_or_default();
         let packages = details
             .as_mut()
             .map(|d| {
@@ -234,6 +247,7 @@ impl EnhancedRecord {
         };
         Finding {
             id,
+            aliases,
             severity: Finding::severity_from_label(&label),
             severity_label: label,
             packages,

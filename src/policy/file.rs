@@ -2,7 +2,7 @@
 //! every mistake collected with file, line and column so one run shows them all.
 
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use globset::{GlobBuilder, GlobMatcher};
 use time::Date;
@@ -28,6 +28,16 @@ pub struct PolicyFile {
     pub budgets: Vec<Budget>,
     /// `[[allow]]` entries, in file order.
     pub allow: Vec<AllowEntry>,
+    /// `vex`: OpenVEX documents, relative to the policy file.
+    pub vex: Vec<PathBuf>,
+    /// `kev`: the CISA KEV catalog, relative to the policy file.
+    pub kev: Option<PathBuf>,
+    /// `epss`: the FIRST EPSS daily CSV, relative to the policy file.
+    pub epss: Option<PathBuf>,
+    /// `fail-on-epss`: an EPSS probability at or above it violates.
+    pub fail_on_epss: Option<f32>,
+    /// `fail-on-exploitable`: an exploitable finding at or above it violates.
+    pub fail_on_exploitable: Option<Severity>,
 }
 
 /// One mistake in a policy file.
@@ -69,6 +79,66 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+impl ConfigError {
+    /// A problem with the file as a whole (unreadable, wrong format): no line or column.
+    pub fn whole(path: impl fmt::Display, message: impl Into<String>) -> Self {
+        ConfigError {
+            path: path.to_string(),
+            problems: vec![Problem {
+                line: 0,
+                column: 0,
+                message: message.into(),
+            }],
+        }
+    }
+
+    /// A problem at a byte offset of `text`.
+    pub fn at(
+        path: impl fmt::Display,
+        text: &str,
+        offset: usize,
+        message: impl Into<String>,
+    ) -> Self {
+        let (line, column) = line_column(text, offset);
+        ConfigError {
+            path: path.to_string(),
+            problems: vec![Problem {
+                line,
+                column,
+                message: message.into(),
+            }],
+        }
+    }
+
+    /// serde_json's error, its position moved up front; `what` says what the file should be.
+    pub fn json(path: impl fmt::Display, error: &serde_json::Error, what: &str) -> Self {
+        let message = error.to_string();
+        let message = match message.rfind(" at line ") {
+            Some(i) => &message[..i],
+            None => &message,
+        };
+        let message = match error.classify() {
+            serde_json::error::Category::Data => format!("not {what}: {message}"),
+            _ => format!("invalid JSON: {message}"),
+        };
+        ConfigError {
+            path: path.to_string(),
+            problems: vec![Problem {
+                line: error.line(),
+                column: error.column(),
+                message,
+            }],
+        }
+    }
+}
+
+/// Reads a risk-data file named by the policy (KEV, EPSS, VEX, baseline) whole; an unreadable
+/// one is a configuration error naming it.
+pub fn read_input(path: &Path, what: &str) -> Result<Vec<u8>, ConfigError> {
+    std::fs::read(path)
+        .map_err(|e| ConfigError::whole(path.display(), format!("cannot read {what}: {e}")))
+}
+
 /// Reads and validates a policy file; an unreadable file is one problem at line 0.
 pub fn load(path: &Path) -> Result<PolicyFile, ConfigError> {
     let display = path.display().to_string();
@@ -108,6 +178,9 @@ pub fn parse(text: &str, path: &str) -> Result<PolicyFile, ConfigError> {
         }
     };
     let mut file = PolicyFile::default();
+    // Paths in the file are relative to it, so a policy works from any working directory.
+    let base = Path::new(path).parent().unwrap_or(Path::new(""));
+    let base = &lexical(base);
     for (key, value) in root.get_ref() {
         let at = key.span().start;
         match key.get_ref().as_ref() {
@@ -123,9 +196,17 @@ pub fn parse(text: &str, path: &str) -> Result<PolicyFile, ConfigError> {
             }
             "max" => file.budgets = checker.budgets(value),
             "allow" => file.allow = checker.allow_list(value),
+            "vex" => file.vex = checker.paths(value, base),
+            "kev" => file.kev = checker.string(value).map(|s| lexical(&base.join(s))),
+            "epss" => file.epss = checker.string(value).map(|s| lexical(&base.join(s))),
+            "fail-on-epss" => file.fail_on_epss = checker.probability(value),
+            "fail-on-exploitable" => {
+                file.fail_on_exploitable = checker.string(value).and_then(|s| checker.parsed::<Severity>(value, s));
+            }
             other => checker.problem(
                 at,
-                format!("unknown key `{other}` (expected fail-on, ignore-unfixed, treat-unknown-as, max, allow)"),
+                format!("unknown key `{other}` (expected fail-on, ignore-unfixed, treat-unknown-as, max, allow, \
+                         vex, kev, epss, fail-on-epss, fail-on-exploitable)"),
             ),
         }
     }
@@ -167,6 +248,46 @@ impl FileChecker<'_> {
             DeValue::String(s) => Some(s.as_ref()),
             _ => {
                 self.problem(value.span().start, "expected a string");
+                None
+            }
+        }
+    }
+
+    /// `vex = "a.json"` or `vex = ["a.json", "b.json"]`.
+    fn paths(&mut self, value: &Value<'_>, base: &Path) -> Vec<PathBuf> {
+        match value.get_ref() {
+            DeValue::String(s) => vec![lexical(&base.join(s.as_ref()))],
+            DeValue::Array(items) => items
+                .iter()
+                .filter_map(|item| self.string(item).map(|s| lexical(&base.join(s))))
+                .collect(),
+            _ => {
+                self.problem(
+                    value.span().start,
+                    "expected a file name or an array of them",
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    fn probability(&mut self, value: &Value<'_>) -> Option<f32> {
+        let number = match value.get_ref() {
+            DeValue::Float(f) => f.as_str().replace('_', "").parse::<f64>().ok(),
+            DeValue::Integer(i) => i.as_str().replace('_', "").parse::<f64>().ok(),
+            _ => None,
+        };
+        match number.map(|n| parse_probability(&n.to_string())) {
+            Some(Ok(p)) => Some(p),
+            Some(Err(e)) => {
+                self.problem(value.span().start, e);
+                None
+            }
+            None => {
+                self.problem(
+                    value.span().start,
+                    "`fail-on-epss` must be a number from 0 to 1",
+                );
                 None
             }
         }
@@ -322,8 +443,45 @@ impl FileChecker<'_> {
     }
 }
 
+/// `policies/../risk/kev.json` as `risk/kev.json`, so messages name files as people would; a
+/// `..` that would climb past the start is kept.
+fn lexical(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// Text from a risk-data file, quoted in a message: at most `max` characters.
+pub(crate) fn shorten(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_string(),
+    }
+}
+
+/// An EPSS probability threshold, `0` to `1` inclusive.
+pub fn parse_probability(text: &str) -> Result<f32, String> {
+    match text.trim().parse::<f32>() {
+        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
+        _ => Err(format!(
+            "`{text}` is not a probability from 0 to 1 (EPSS scores are probabilities, e.g. 0.1)"
+        )),
+    }
+}
+
 /// 1-based line and column (in characters) of a byte offset.
-fn line_column(text: &str, offset: usize) -> (usize, usize) {
+pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
     let before = &text[..offset];
     let line = before.matches('\n').count() + 1;

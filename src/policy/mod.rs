@@ -1,10 +1,16 @@
-//! The validated policy: threshold, budgets, allowlist and how flags, environment and the
-//! policy file combine into it ([`Policy::resolve`]). The raw file and its spans live in
-//! [`file`]; the one function that judges findings against a policy is `crate::judge`.
+//! The validated policy: threshold, budgets, allowlist, risk signals (KEV, EPSS, VEX), the
+//! baseline, and how flags, environment and the policy file combine into it
+//! ([`Policy::resolve`]). The raw file and its spans live in [`file`], each risk-data format in
+//! its own module; the one function that judges findings against a policy is `crate::judge`.
 
+pub mod baseline;
+pub mod epss;
 pub mod file;
+pub mod kev;
+pub mod vex;
 
 use std::fmt;
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
 
@@ -103,7 +109,7 @@ impl AllowEntry {
     }
 
     pub(crate) fn matches(&self, finding: &Finding, repository: &str) -> bool {
-        self.id.eq_ignore_ascii_case(&finding.id)
+        finding.ids().any(|id| self.id.eq_ignore_ascii_case(id))
             && self
                 .package
                 .as_ref()
@@ -127,7 +133,7 @@ impl AllowEntry {
 }
 
 /// The validated policy.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Policy {
     /// The lowest severity that violates, where no budget covers the severity.
     pub fail_on: FailOn,
@@ -139,6 +145,18 @@ pub struct Policy {
     pub treat_unknown_as: Severity,
     /// The allowlist: the file's entries, then `--allow`; the first match wins.
     pub allow: Vec<AllowEntry>,
+    /// VEX statements: `not_affected`/`fixed` allow a finding.
+    pub vex: vex::Vex,
+    /// The CISA KEV catalog: a judged finding in it violates.
+    pub kev: Option<kev::Kev>,
+    /// EPSS scores, shown on findings and used by `fail_on_epss`.
+    pub epss: Option<epss::Epss>,
+    /// A judged finding with an EPSS probability at or above this violates.
+    pub fail_on_epss: Option<f32>,
+    /// A judged finding Inspector marks exploitable, at or above this severity, violates.
+    pub fail_on_exploitable: Option<Severity>,
+    /// Findings already in the baseline are pre-existing, not violations (unless escalated).
+    pub baseline: Option<baseline::Baseline>,
 }
 
 impl Default for Policy {
@@ -149,6 +167,12 @@ impl Default for Policy {
             ignore_unfixed: false,
             treat_unknown_as: Severity::Unknown,
             allow: Vec::new(),
+            vex: vex::Vex::default(),
+            kev: None,
+            epss: None,
+            fail_on_epss: None,
+            fail_on_exploitable: None,
+            baseline: None,
         }
     }
 }
@@ -164,14 +188,36 @@ pub struct Overrides {
     pub ignore_unfixed: Option<bool>,
     /// `--allow` ids, added to the file's allowlist.
     pub allow: Vec<String>,
+    /// `--vex` documents, added to the file's.
+    pub vex: Vec<PathBuf>,
+    /// `--kev`, over the file's.
+    pub kev: Option<PathBuf>,
+    /// `--epss`, over the file's.
+    pub epss: Option<PathBuf>,
+    /// `--fail-on-epss`, over the file's.
+    pub fail_on_epss: Option<f32>,
+    /// `--fail-on-exploitable`, over the file's.
+    pub fail_on_exploitable: Option<Severity>,
+    /// `--baseline`: a JSON report of this tool.
+    pub baseline: Option<PathBuf>,
 }
 
 impl Policy {
-    /// Flags override the file, the file overrides defaults. `--allow` adds to the file's
-    /// allowlist; `--max` replaces the file's budget for that severity.
-    pub fn resolve(file: Option<file::PolicyFile>, overrides: Overrides) -> Policy {
+    /// Flags override the file, the file overrides defaults. `--allow` and `--vex` add to the
+    /// file's; `--max` replaces the file's budget for that severity. Every risk-data file is
+    /// read and checked here, before any AWS call.
+    pub fn resolve(
+        file: Option<file::PolicyFile>,
+        overrides: Overrides,
+    ) -> Result<Policy, file::ConfigError> {
         let mut policy = Policy::default();
+        let (mut vex, mut kev, mut epss) = (Vec::new(), None, None);
         if let Some(file) = file {
+            vex = file.vex;
+            kev = file.kev;
+            epss = file.epss;
+            policy.fail_on_epss = file.fail_on_epss;
+            policy.fail_on_exploitable = file.fail_on_exploitable;
             policy.fail_on = file.fail_on.unwrap_or(policy.fail_on);
             policy.ignore_unfixed = file.ignore_unfixed.unwrap_or(false);
             policy.treat_unknown_as = file.treat_unknown_as.unwrap_or(Severity::Unknown);
@@ -191,7 +237,28 @@ impl Policy {
         policy
             .allow
             .extend(overrides.allow.iter().map(|id| AllowEntry::from_flag(id)));
-        policy
+        vex.extend(overrides.vex);
+        policy.fail_on_epss = overrides.fail_on_epss.or(policy.fail_on_epss);
+        policy.fail_on_exploitable = overrides.fail_on_exploitable.or(policy.fail_on_exploitable);
+        let epss = overrides.epss.or(epss);
+        if policy.fail_on_epss.is_some() && epss.is_none() {
+            return Err(file::ConfigError::whole(
+                "fail-on-epss",
+                "needs EPSS scores: give --epss FILE (or `epss` in the policy file)",
+            ));
+        }
+        policy.vex = vex::Vex::load(&vex)?;
+        policy.kev = overrides
+            .kev
+            .or(kev)
+            .map(|p| kev::Kev::load(&p))
+            .transpose()?;
+        policy.epss = epss.map(|p| epss::Epss::load(&p)).transpose()?;
+        policy.baseline = overrides
+            .baseline
+            .map(|p| baseline::Baseline::load(&p))
+            .transpose()?;
+        Ok(policy)
     }
 
     pub(crate) fn budget(&self, severity: Severity) -> Option<u64> {
@@ -202,7 +269,8 @@ impl Policy {
     }
 
     /// Whether a finding of `severity` can violate under this policy (at or above `fail-on`,
-    /// or budgeted): findings ECR counts but the read lacks matter only then.
+    /// budgeted, or escalated by KEV, EPSS or exploitability): findings ECR counts but the read
+    /// lacks matter only then.
     pub fn could_violate(&self, severity: Severity) -> bool {
         let severity = match severity {
             Severity::Unknown => self.treat_unknown_as,
@@ -210,6 +278,9 @@ impl Policy {
         };
         self.budget(severity).is_some()
             || matches!(self.fail_on, FailOn::At(threshold) if severity >= threshold)
+            || self.kev.is_some()
+            || self.fail_on_epss.is_some()
+            || self.fail_on_exploitable.is_some_and(|s| severity >= s)
     }
 
     /// What ECR counts that was not read, where it could change the verdict: `None` when the
@@ -250,7 +321,8 @@ mod tests {
                 allow: vec!["B".into()],
                 ..Default::default()
             },
-        );
+        )
+        .unwrap();
         assert_eq!(policy.fail_on, FailOn::At(Severity::Critical));
         assert_eq!(policy.budget(Severity::Medium), Some(7));
         assert_eq!(policy.budget(Severity::Low), Some(1));

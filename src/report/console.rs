@@ -114,26 +114,31 @@ fn write_image(
         return Ok(());
     }
 
+    let baseline = image.findings.iter().any(|j| j.baseline.is_some());
     let mut counts = Table::new();
     counts.load_style(presets::UTF8_FULL_CONDENSED);
-    counts.set_header(vec![
-        "severity",
-        "total",
-        "allowed",
-        "ignored",
-        "violations",
-    ]);
+    let mut header = vec!["severity", "total", "allowed", "ignored"];
+    if baseline {
+        header.push("pre-existing");
+    }
+    header.push("violations");
+    let columns = header.len();
+    counts.set_header(header);
     for severity in Severity::ALL {
         let c = &image.counts[severity];
-        counts.add_row(vec![
+        let mut row = vec![
             severity.to_string(),
             c.total.to_string(),
             c.allowed.to_string(),
             c.ignored.to_string(),
-            c.violations.to_string(),
-        ]);
+        ];
+        if baseline {
+            row.push(c.pre_existing.to_string());
+        }
+        row.push(c.violations.to_string());
+        counts.add_row(row);
     }
-    for col in 1..5 {
+    for col in 1..columns {
         if let Some(column) = counts.column_mut(col) {
             column.set_cell_alignment(CellAlignment::Right);
         }
@@ -155,13 +160,18 @@ fn write_image(
         .filter(|j| j.state == State::Violation)
         .collect();
     if !violations.is_empty() {
+        let marks: Vec<String> = violations.iter().map(|j| super::risk_marks(j)).collect();
+        let risk = marks.iter().any(|m| !m.is_empty());
         let mut table = Table::new();
         table.load_style(presets::UTF8_FULL_CONDENSED);
         table.set_content_arrangement(ContentArrangement::Disabled);
-        table.set_header(vec![
-            "severity", "id", "package", "version", "fixed in", "title",
-        ]);
-        for j in violations {
+        let mut header = vec!["severity", "id", "package", "version", "fixed in"];
+        if risk {
+            header.push("risk");
+        }
+        header.push("title");
+        table.set_header(header);
+        for (j, marks) in violations.into_iter().zip(marks) {
             let f = &j.finding;
             let package = f.package_list();
             let version = f.version();
@@ -171,14 +181,18 @@ fn write_image(
                 .as_deref()
                 .or(f.description.as_deref())
                 .unwrap_or("");
-            table.add_row(vec![
+            let mut row = vec![
                 j.severity.to_string(),
                 cell(&terminal(&f.id), 40),
                 cell(&terminal(&package), 40),
                 cell(&terminal(version), 30),
                 cell(&terminal(&fixed), 30),
-                cell(&terminal(title), 60),
-            ]);
+            ];
+            if risk {
+                row.push(marks);
+            }
+            row.push(cell(&terminal(title), 60));
+            table.add_row(row);
         }
         writeln!(out, "  violations:")?;
         for line in table.to_string().lines() {

@@ -133,6 +133,14 @@ struct PackageName<'a> {
 struct Details<'a> {
     gate_state: TextField<'a>,
     gate_reason: TextField<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cisa_kev: Option<TextField<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    epss: Option<TextField<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exploit_available: Option<TextField<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    baseline: Option<TextField<'a>>,
 }
 
 #[derive(Serialize)]
@@ -140,7 +148,15 @@ struct TextField<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
     name: &'static str,
-    value: &'a str,
+    value: Cow<'a, str>,
+}
+
+fn text_field<'a>(name: &'static str, value: impl Into<Cow<'a, str>>) -> TextField<'a> {
+    TextField {
+        kind: "text",
+        name,
+        value: value.into(),
+    }
 }
 
 /// `now` is `YYYY-MM-DDTHH:MM:SS` in UTC, the only form the schema accepts.
@@ -283,16 +299,25 @@ fn vulnerability<'a>(
             image: image_name,
         },
         details: Details {
-            gate_state: TextField {
-                kind: "text",
-                name: "Gate state",
-                value: j.state.as_str(),
-            },
-            gate_reason: TextField {
-                kind: "text",
-                name: "Gate reason",
-                value: &j.reason,
-            },
+            gate_state: text_field("Gate state", j.state.as_str()),
+            gate_reason: text_field("Gate reason", &*j.reason),
+            cisa_kev: j
+                .kev
+                .map(|k| text_field("CISA KEV", format!("listed since {}", k.date_added))),
+            epss: j.epss.map(|e| {
+                text_field(
+                    "EPSS",
+                    format!(
+                        "{:.4} ({:.0}th percentile)",
+                        e.probability,
+                        e.percentile * 100.0
+                    ),
+                )
+            }),
+            exploit_available: f
+                .exploit_available
+                .map(|e| text_field("Exploit available", if e { "yes" } else { "no" })),
+            baseline: j.baseline.map(|b| text_field("Since baseline", b.as_str())),
         },
     }
 }

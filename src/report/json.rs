@@ -4,7 +4,9 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::evaluation::{Evaluation, ImageEvaluation, JudgedFinding, SeverityCounts, Verdict};
+use crate::evaluation::{
+    BaselineState, Evaluation, ImageEvaluation, JudgedFinding, SeverityCounts, Verdict,
+};
 use crate::findings::{Cvss, ImageError, Package, ScanInfo, Source};
 
 #[derive(Serialize)]
@@ -57,6 +59,7 @@ impl Serialize for Findings<'_> {
 #[derive(Serialize)]
 struct Finding<'a> {
     id: &'a str,
+    aliases: &'a [String],
     severity: &'static str,
     original_severity: String,
     package: Option<&'a str>,
@@ -67,6 +70,11 @@ struct Finding<'a> {
     reason: &'a str,
     fix_available: Option<crate::findings::Fix>,
     exploit_available: Option<bool>,
+    kev: bool,
+    kev_date_added: Option<String>,
+    epss: Option<f32>,
+    epss_percentile: Option<f32>,
+    baseline: Option<BaselineState>,
     status: crate::findings::FindingStatus,
     cvss: Option<&'a Cvss>,
     title: Option<&'a str>,
@@ -122,6 +130,7 @@ fn finding(j: &JudgedFinding) -> Finding<'_> {
     let first = f.packages.first();
     Finding {
         id: &f.id,
+        aliases: &f.aliases,
         severity: j.severity.as_str(),
         original_severity: if f.is_recognised_severity() {
             f.severity.as_str().to_string()
@@ -136,6 +145,11 @@ fn finding(j: &JudgedFinding) -> Finding<'_> {
         reason: &j.reason,
         fix_available: f.fix.known(),
         exploit_available: f.exploit_available,
+        kev: j.kev.is_some(),
+        kev_date_added: j.kev.map(|k| k.date_added.to_string()),
+        epss: j.epss.map(|e| e.probability),
+        epss_percentile: j.epss.map(|e| e.percentile),
+        baseline: j.baseline,
         status: f.status,
         cvss: f.cvss.as_ref(),
         title: f.title.as_deref(),

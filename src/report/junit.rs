@@ -128,7 +128,7 @@ fn finding_case(j: &JudgedFinding, name: String) -> TestCase {
             }
             s
         }
-        State::Allowed | State::IgnoredUnfixed => {
+        State::Allowed | State::IgnoredUnfixed | State::PreExisting => {
             let mut s = TestCaseStatus::skipped();
             s.set_message(format!("{}: {}", j.state.as_str(), j.reason));
             s

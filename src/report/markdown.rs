@@ -4,7 +4,9 @@
 use std::io::{self, Write};
 
 use super::escape::{markdown as md, truncate};
-use crate::evaluation::{Evaluation, ImageEvaluation, JudgedFinding, State, Verdict};
+use crate::evaluation::{
+    BaselineState, Evaluation, ImageEvaluation, JudgedFinding, State, Verdict,
+};
 use crate::findings::Severity;
 
 fn verdict_badge(v: Verdict) -> &'static str {
@@ -100,6 +102,69 @@ fn write_image(image: &ImageEvaluation, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "**Not judged:** {}\n", md(error.message()))?;
         return Ok(());
     }
+    if image.findings.iter().any(|j| j.baseline.is_some()) {
+        write_against_baseline(image, out)?;
+    } else {
+        write_violations_first(image, out)?;
+    }
+    if image.closed > 0 {
+        writeln!(
+            out,
+            "{} closed Inspector finding(s) not judged.\n",
+            image.closed
+        )?;
+    }
+    Ok(())
+}
+
+/// With a baseline, what this change brought in comes first; old debt is folded away unless
+/// a risk signal escalated it.
+fn write_against_baseline(image: &ImageEvaluation, out: &mut dyn Write) -> io::Result<()> {
+    let (new, unchanged): (Vec<&JudgedFinding>, Vec<&JudgedFinding>) = image
+        .findings
+        .iter()
+        .partition(|j| j.baseline == Some(BaselineState::New));
+    let new_violations = new.iter().filter(|j| j.state == State::Violation).count();
+    writeln!(
+        out,
+        "**{} new since baseline** ({new_violations} violating), {} unchanged.\n",
+        new.len(),
+        unchanged.len()
+    )?;
+    if !new.is_empty() {
+        table(out, &new)?;
+    }
+    let escalated: Vec<&JudgedFinding> = unchanged
+        .iter()
+        .copied()
+        .filter(|j| j.state == State::Violation)
+        .collect();
+    if !escalated.is_empty() {
+        writeln!(
+            out,
+            "**{} pre-existing finding(s) escalated** (KEV, EPSS or exploit)\n",
+            escalated.len()
+        )?;
+        table(out, &escalated)?;
+    }
+    let rest: Vec<&JudgedFinding> = unchanged
+        .iter()
+        .copied()
+        .filter(|j| j.state != State::Violation)
+        .collect();
+    if !rest.is_empty() {
+        writeln!(
+            out,
+            "<details><summary>{} other finding(s) unchanged since baseline</summary>\n",
+            rest.len()
+        )?;
+        table(out, &rest)?;
+        writeln!(out, "</details>\n")?;
+    }
+    Ok(())
+}
+
+fn write_violations_first(image: &ImageEvaluation, out: &mut dyn Write) -> io::Result<()> {
     let violations: Vec<&JudgedFinding> = image
         .findings
         .iter()
@@ -125,13 +190,6 @@ fn write_image(image: &ImageEvaluation, out: &mut dyn Write) -> io::Result<()> {
         table(out, &others)?;
         writeln!(out, "</details>\n")?;
     }
-    if image.closed > 0 {
-        writeln!(
-            out,
-            "{} closed Inspector finding(s) not judged.\n",
-            image.closed
-        )?;
-    }
     Ok(())
 }
 
@@ -139,11 +197,23 @@ fn write_image(image: &ImageEvaluation, out: &mut dyn Write) -> io::Result<()> {
 const MAX_ROWS: usize = 500;
 
 fn table(out: &mut dyn Write, findings: &[&JudgedFinding]) -> io::Result<()> {
-    writeln!(
-        out,
-        "| Severity | ID | Package | Version | Fixed in | State | Reason |"
-    )?;
-    writeln!(out, "|---|---|---|---|---|---|---|")?;
+    let risk = findings
+        .iter()
+        .take(MAX_ROWS)
+        .any(|j| j.kev.is_some() || j.epss.is_some() || j.finding.exploit_available == Some(true));
+    if risk {
+        writeln!(
+            out,
+            "| Severity | ID | Package | Version | Fixed in | Risk | State | Reason |"
+        )?;
+        writeln!(out, "|---|---|---|---|---|---|---|---|")?;
+    } else {
+        writeln!(
+            out,
+            "| Severity | ID | Package | Version | Fixed in | State | Reason |"
+        )?;
+        writeln!(out, "|---|---|---|---|---|---|---|")?;
+    }
     for j in findings.iter().take(MAX_ROWS) {
         let f = &j.finding;
         let id = match f.url.as_deref().and_then(super::escape::url) {
@@ -153,16 +223,25 @@ fn table(out: &mut dyn Write, findings: &[&JudgedFinding]) -> io::Result<()> {
         let packages = f.package_list();
         let version = f.version();
         let fixed = f.fixed_in();
+        let marks = if risk {
+            let mut marks = super::risk_marks(j);
+            if j.kev.is_some() {
+                marks.insert_str(0, "🔥 ");
+            }
+            format!(" {} |", md(&marks))
+        } else {
+            String::new()
+        };
         writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} |{marks} {} | {} |",
             severity_label(j.severity),
             id,
             md(&truncate(&packages, 80)),
             md(&truncate(version, 40)),
             md(&truncate(&fixed, 40)),
             j.state.as_str(),
-            md(&truncate(&j.reason, 120))
+            md(&truncate(&j.reason, 160))
         )?;
     }
     if findings.len() > MAX_ROWS {

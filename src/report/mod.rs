@@ -254,6 +254,22 @@ pub fn fingerprint(parts: &[&str]) -> u64 {
     hash
 }
 
+/// The risk signals of a finding in a few words (`KEV 2024-07-09, EPSS 0.9432, exploit`), for
+/// the console and Markdown; empty when it has none.
+pub fn risk_marks(j: &crate::evaluation::JudgedFinding) -> String {
+    let mut marks = Vec::new();
+    if let Some(kev) = j.kev {
+        marks.push(format!("KEV {}", kev.date_added));
+    }
+    if let Some(epss) = j.epss {
+        marks.push(format!("EPSS {:.4}", epss.probability));
+    }
+    if j.finding.exploit_available == Some(true) {
+        marks.push("exploit".to_string());
+    }
+    marks.join(", ")
+}
+
 /// Colour for console output on stdout: only on a terminal, never with NO_COLOR set.
 pub fn stdout_supports_color() -> bool {
     io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())

@@ -36,7 +36,9 @@ fn level(state: State) -> ResultLevel {
     match state {
         State::Violation => ResultLevel::Error,
         State::WithinBudget => ResultLevel::Warning,
-        State::BelowThreshold | State::Allowed | State::IgnoredUnfixed => ResultLevel::Note,
+        State::BelowThreshold | State::Allowed | State::IgnoredUnfixed | State::PreExisting => {
+            ResultLevel::Note
+        }
     }
 }
 
@@ -247,12 +249,18 @@ fn rule(j: &JudgedFinding, score: f64) -> ReportingDescriptor {
     if let Some(link) = &link {
         help.push_str(&format!(" More: {link}"));
     }
+    let mut tags = vec![
+        "security".to_string(),
+        "vulnerability".to_string(),
+        j.severity.to_string(),
+    ];
+    // KEV is a fact about the vulnerability, so it belongs on the rule, where code scanning
+    // shows tags and filters by them.
+    if j.kev.is_some() {
+        tags.push("kev".to_string());
+    }
     let properties = PropertyBag::builder()
-        .tags(vec![
-            "security".to_string(),
-            "vulnerability".to_string(),
-            j.severity.to_string(),
-        ])
+        .tags(tags)
         .additional_properties(BTreeMap::from([
             (
                 "security-severity".to_string(),
@@ -345,6 +353,29 @@ fn result(context: &ImageContext, j: &JudgedFinding, rule_index: usize) -> Sarif
     if let Some(platform) = &image.image.platform {
         props.insert("platform".to_string(), json!(platform));
     }
+    let mut tags = Vec::new();
+    if let Some(kev) = j.kev {
+        props.insert("kev".to_string(), json!(true));
+        props.insert(
+            "kevDateAdded".to_string(),
+            json!(kev.date_added.to_string()),
+        );
+        tags.push("kev".to_string());
+    }
+    if let Some(epss) = j.epss {
+        props.insert("epss".to_string(), json!(epss.probability));
+        props.insert("epssPercentile".to_string(), json!(epss.percentile));
+    }
+    if let Some(exploit) = f.exploit_available {
+        props.insert("exploitAvailable".to_string(), json!(exploit));
+        if exploit {
+            tags.push("exploit-available".to_string());
+        }
+    }
+    let mut bag = PropertyBag::builder().additional_properties(props).build();
+    if !tags.is_empty() {
+        bag.tags = Some(tags);
+    }
     let mut result = SarifResult::builder()
         .rule_id(f.id.clone())
         .rule_index(rule_index as i64)
@@ -357,8 +388,10 @@ fn result(context: &ImageContext, j: &JudgedFinding, rule_index: usize) -> Sarif
             "ecrScanGate/v1".to_string(),
             fingerprint,
         )]))
-        .properties(PropertyBag::builder().additional_properties(props).build())
+        .properties(bag)
         .build();
+    // Code scanning reads baselineState; it is set on every result once a baseline is given.
+    result.baseline_state = j.baseline.map(|b| json!(b.as_str()));
     if j.state == State::Allowed {
         result.suppressions = Some(vec![Suppression::builder()
             .kind(json!("external"))

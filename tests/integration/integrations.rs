@@ -490,6 +490,132 @@ async fn gitlab_template_job_fails_on_violations_and_publishes_both_reports() {
     );
 }
 
+/// Risk-data files for the one HIGH finding of `fake_with_one_high_finding`.
+fn risk_files(dir: &Path) -> (String, String, String) {
+    let write = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_string_lossy().to_string()
+    };
+    let kev = write(
+        "kev.json",
+        r#"{"dateReleased": "2026-12-01", "vulnerabilities": [{"cveID": "CVE-2026-1111", "dateAdded": "2026-11-30"}]}"#,
+    );
+    let vex = write(
+        "app.openvex.json",
+        r#"{"@context": "https://openvex.dev/ns/v0.2.0", "timestamp": "2026-12-01T00:00:00Z",
+            "statements": [{"vulnerability": {"name": "CVE-2026-1111"}, "status": "not_affected",
+              "justification": "vulnerable_code_not_present", "products": [{"@id": "pkg:oci/app/web"}]}]}"#,
+    );
+    let baseline = write(
+        "prod.json",
+        r#"{"version": 1, "tool": {"name": "ecr-scan-gate", "version": "0.1.0"}, "images": [
+             {"repository": "app/web", "tag": "prod", "error": null,
+              "findings": [{"id": "CVE-2026-1111", "packages": [{"name": "openssl"}]}]}]}"#,
+    );
+    (kev, vex, baseline)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn action_risk_inputs_reach_the_gate() {
+    let fake = fake_with_one_high_finding().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_path_buf();
+    let (kev, vex, baseline) = risk_files(&path);
+    let endpoint = fake.uri();
+    let run = |inputs: Vec<(&'static str, String)>| {
+        let (path, endpoint) = (path.clone(), endpoint.clone());
+        tokio::task::spawn_blocking(move || {
+            let mut all = vec![("INPUT_IMAGES", "app/web:v1".to_string())];
+            all.extend(inputs);
+            let borrowed: Vec<(&str, &str)> = all.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            run_action(&endpoint, &path, &borrowed)
+        })
+    };
+    // A HIGH that fail-on critical lets through fails once the KEV catalog lists it...
+    let (code, outputs, summary, stderr) = run(vec![
+        ("INPUT_FAIL_ON", "critical".into()),
+        ("INPUT_KEV", kev.clone()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(output_value(&outputs, "violations"), Some("1"), "{outputs}");
+    assert!(summary.contains("KEV 2026-11-30"), "{summary}");
+    // ...is excused by a VEX statement...
+    let (code, _, _, stderr) = run(vec![
+        ("INPUT_FAIL_ON", "critical".into()),
+        ("INPUT_KEV", kev.clone()),
+        ("INPUT_VEX", format!("{vex},\n")),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(code, 0, "{stderr}");
+    // ...and is old debt against the baseline.
+    let (code, outputs, _, stderr) = run(vec![("INPUT_BASELINE", baseline)]).await.unwrap();
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(output_value(&outputs, "verdict"), Some("pass"));
+    let (code, _, _, stderr) = run(vec![("INPUT_FAIL_ON_EPSS", "0.5".into())])
+        .await
+        .unwrap();
+    assert_eq!(code, 2, "fail-on-epss needs epss: {stderr}");
+    let (code, _, _, stderr) = run(vec![("INPUT_FAIL_ON_EXPLOITABLE", "severe".into())])
+        .await
+        .unwrap();
+    assert_eq!(code, 2, "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn gitlab_template_takes_risk_signals_as_variables() {
+    if tool("gitlab-ci-local").is_none() {
+        return;
+    }
+    let fake = fake_with_one_high_finding().await;
+    let project = gitlab_project();
+    let path = project.path().to_path_buf();
+    let (kev, vex, _) = risk_files(&path);
+    let endpoint = fake.uri();
+    let run = |variables: Vec<String>| {
+        let (path, endpoint) = (path.clone(), endpoint.clone());
+        tokio::task::spawn_blocking(move || {
+            let borrowed: Vec<&str> = variables.iter().map(String::as_str).collect();
+            gitlab_ci_local(&path, &endpoint, &borrowed)
+        })
+    };
+    let out = run(vec![
+        "ECR_SCAN_GATE_FAIL_ON=critical".into(),
+        format!("ECR_SCAN_GATE_KEV={kev}"),
+    ])
+    .await
+    .unwrap();
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "KEV makes the HIGH violate:\n{log}");
+    let report = util::read_json(
+        &path.join(".gitlab-ci-local/artifacts/ecr-scan-gate/gl-container-scanning-report.json"),
+    );
+    assert_eq!(
+        report["vulnerabilities"][0]["details"]["cisa_kev"]["value"],
+        "listed since 2026-11-30"
+    );
+    let out = run(vec![
+        "ECR_SCAN_GATE_FAIL_ON=critical".into(),
+        format!("ECR_SCAN_GATE_KEV={kev}"),
+        format!("ECR_SCAN_GATE_VEX={vex}"),
+    ])
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "the VEX statement excuses it:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn gitlab_style_variables_change_behaviour_exactly_like_flags() {
     let file = fixture("enhanced-findings.json");

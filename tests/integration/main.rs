@@ -13,5 +13,6 @@ mod integrations;
 mod live;
 mod moto;
 mod reports;
+mod risk;
 mod structure;
 mod util;

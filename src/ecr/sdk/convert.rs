@@ -123,6 +123,7 @@ fn enhanced_record(f: EnhancedImageScanFinding) -> EnhancedRecord {
                     .collect(),
                 source_url: d.source_url,
                 reference_urls: d.reference_urls.unwrap_or_default(),
+                related_vulnerabilities: d.related_vulnerabilities.unwrap_or_default(),
             }
         }),
         score: Some(f.score),

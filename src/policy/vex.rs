@@ -1,0 +1,615 @@
+//! OpenVEX 0.2 documents: a team's statements that an image is (`affected`) or is not
+//! (`not_affected`, `fixed`) exploitable through a vulnerability. Products are `pkg:oci` purls,
+//! matched on the image digest, or on the repository when the purl has no version; statements
+//! are indexed by vulnerability name and aliases so judging stays a lookup per finding.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use percent_encoding::percent_decode_str;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use time::OffsetDateTime;
+
+use super::file::{line_column, read_input, ConfigError};
+use crate::findings::{Finding, Image};
+use crate::timestamp::parse_instant;
+
+/// A statement's `status`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VexStatus {
+    /// The product is not affected: the finding is allowed.
+    NotAffected,
+    /// The product is affected: allows nothing.
+    Affected,
+    /// The product contains a fix: the finding is allowed.
+    Fixed,
+    /// Not yet known: allows nothing.
+    UnderInvestigation,
+}
+
+impl VexStatus {
+    /// Whether this status allows a finding.
+    pub fn allows(self) -> bool {
+        matches!(self, VexStatus::NotAffected | VexStatus::Fixed)
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            VexStatus::NotAffected => "not_affected",
+            VexStatus::Affected => "affected",
+            VexStatus::Fixed => "fixed",
+            VexStatus::UnderInvestigation => "under_investigation",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Justification {
+    ComponentNotPresent,
+    VulnerableCodeNotPresent,
+    VulnerableCodeNotInExecutePath,
+    VulnerableCodeCannotBeControlledByAdversary,
+    InlineMitigationsAlreadyExist,
+}
+
+impl Justification {
+    fn as_str(self) -> &'static str {
+        match self {
+            Justification::ComponentNotPresent => "component_not_present",
+            Justification::VulnerableCodeNotPresent => "vulnerable_code_not_present",
+            Justification::VulnerableCodeNotInExecutePath => "vulnerable_code_not_in_execute_path",
+            Justification::VulnerableCodeCannotBeControlledByAdversary => {
+                "vulnerable_code_cannot_be_controlled_by_adversary"
+            }
+            Justification::InlineMitigationsAlreadyExist => "inline_mitigations_already_exist",
+        }
+    }
+}
+
+/// The image a product names.
+#[derive(Clone, Debug, PartialEq)]
+enum Target {
+    /// `pkg:oci/…@sha256:…`: this manifest (or index) digest, in any repository.
+    Digest(String),
+    /// `pkg:oci/…` without a version: every image of this repository (of this registry, when
+    /// `repository_url` names an ECR host).
+    Repository {
+        path: String,
+        registry: Option<(String, String)>,
+    },
+    /// Not an OCI image purl: matches no image.
+    Other,
+}
+
+#[derive(Clone, Debug)]
+struct Product {
+    target: Target,
+    /// Package names the statement is limited to; empty means the whole image.
+    subcomponents: Vec<String>,
+}
+
+/// One statement, with where it was written.
+#[derive(Clone, Debug)]
+pub struct Statement {
+    /// `vulnerability.name`.
+    pub vulnerability: String,
+    /// What it says about the products.
+    pub status: VexStatus,
+    /// `VEX <status>: <justification or impact statement> (<file>)`, shared by every finding.
+    pub reason: Arc<str>,
+    /// `file:line:column` of the statement, for warnings.
+    pub origin: String,
+    products: Vec<Product>,
+    /// The statement's time (its own, else its document's): the latest statement wins.
+    time: OffsetDateTime,
+}
+
+/// Every statement of every VEX document, indexed by upper-case vulnerability name and alias.
+#[derive(Clone, Debug, Default)]
+pub struct Vex {
+    /// In file order; the index into it is the statement's identity.
+    pub statements: Vec<Statement>,
+    by_id: HashMap<String, Vec<usize>>,
+}
+
+#[derive(Deserialize)]
+struct RawDocument<'a> {
+    #[serde(rename = "@context")]
+    context: String,
+    timestamp: Option<String>,
+    last_updated: Option<String>,
+    #[serde(borrow)]
+    statements: Vec<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct RawStatement {
+    vulnerability: RawVulnerability,
+    #[serde(default)]
+    products: Vec<RawProduct>,
+    status: VexStatus,
+    justification: Option<Justification>,
+    impact_statement: Option<String>,
+    status_notes: Option<String>,
+    timestamp: Option<String>,
+    last_updated: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawVulnerability {
+    name: String,
+    #[serde(default)]
+    aliases: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct RawProduct {
+    #[serde(rename = "@id")]
+    id: Option<String>,
+    identifiers: Option<Identifiers>,
+    #[serde(default)]
+    subcomponents: Vec<RawComponent>,
+}
+
+#[derive(Deserialize)]
+struct RawComponent {
+    #[serde(rename = "@id")]
+    id: Option<String>,
+    identifiers: Option<Identifiers>,
+}
+
+#[derive(Deserialize)]
+struct Identifiers {
+    purl: Option<String>,
+}
+
+const WHAT: &str = "an OpenVEX 0.2 document";
+
+impl Vex {
+    /// Reads every document, in order.
+    pub fn load(paths: &[impl AsRef<Path>]) -> Result<Vex, ConfigError> {
+        let mut vex = Vex::default();
+        for path in paths {
+            let path = path.as_ref();
+            let bytes = read_input(path, "the VEX document")?;
+            vex.add(&bytes, &path.display().to_string())?;
+        }
+        Ok(vex)
+    }
+
+    /// Adds one document's statements; `path` is only for messages.
+    pub fn add(&mut self, bytes: &[u8], path: &str) -> Result<(), ConfigError> {
+        let text = std::str::from_utf8(bytes).map_err(|_| {
+            ConfigError::whole(path, format!("not {WHAT}: the file is not UTF-8 text"))
+        })?;
+        let doc: RawDocument =
+            serde_json::from_str(text).map_err(|e| ConfigError::json(path, &e, WHAT))?;
+        if !doc.context.starts_with("https://openvex.dev/ns") {
+            return Err(ConfigError::whole(
+                path,
+                format!(
+                    "not {WHAT}: @context is `{}`, expected https://openvex.dev/ns/v0.2.0",
+                    super::file::shorten(&doc.context, 80)
+                ),
+            ));
+        }
+        let doc_time = match doc.last_updated.or(doc.timestamp) {
+            Some(t) => Some(parse_instant(&t).map_err(|e| ConfigError::whole(path, e))?),
+            None => None,
+        };
+        for raw in doc.statements {
+            // Where the statement starts in the file, so every message points into it.
+            let start = raw.get().as_ptr() as usize - text.as_ptr() as usize;
+            let at = |message: String| ConfigError::at(path, text, start, message);
+            let statement: RawStatement = serde_json::from_str(raw.get()).map_err(|e| {
+                let inner = offset_in(raw.get(), e.line(), e.column());
+                let mut error = ConfigError::json(path, &e, WHAT);
+                let (line, column) = line_column(text, start + inner);
+                error.problems[0].line = line;
+                error.problems[0].column = column;
+                error
+            })?;
+            let (line, column) = line_column(text, start);
+            let origin = format!("{path}:{line}:{column}");
+            let time = match statement
+                .last_updated
+                .as_deref()
+                .or(statement.timestamp.as_deref())
+            {
+                Some(t) => parse_instant(t).map_err(at)?,
+                None => doc_time.ok_or_else(|| {
+                    at("the statement has no timestamp and neither has its document".to_string())
+                })?,
+            };
+            if statement.products.is_empty() {
+                return Err(at(format!(
+                    "the statement for {} names no products (pkg:oci purls of the images it covers)",
+                    statement.vulnerability.name
+                )));
+            }
+            let detail = match statement.status {
+                VexStatus::NotAffected => Some(
+                    statement
+                        .justification
+                        .map(|j| j.as_str().to_string())
+                        .or(statement.impact_statement.clone())
+                        .ok_or_else(|| {
+                            at(format!(
+                                "the not_affected statement for {} needs a justification or an impact_statement",
+                                statement.vulnerability.name
+                            ))
+                        })?,
+                ),
+                _ => statement.status_notes.clone().or(statement.impact_statement.clone()),
+            };
+            let reason = match detail {
+                Some(detail) => format!("VEX {}: {detail} ({path})", statement.status.as_str()),
+                None => format!("VEX {} ({path})", statement.status.as_str()),
+            };
+            let index = self.statements.len();
+            for id in std::iter::once(&statement.vulnerability.name)
+                .chain(&statement.vulnerability.aliases)
+            {
+                let ids = self
+                    .by_id
+                    .entry(id.trim().to_ascii_uppercase())
+                    .or_default();
+                if !ids.contains(&index) {
+                    ids.push(index);
+                }
+            }
+            self.statements.push(Statement {
+                vulnerability: statement.vulnerability.name,
+                status: statement.status,
+                reason: reason.into(),
+                origin,
+                products: statement.products.into_iter().map(product).collect(),
+                time,
+            });
+        }
+        Ok(())
+    }
+
+    /// Whether there are no statements.
+    pub fn is_empty(&self) -> bool {
+        self.statements.is_empty()
+    }
+
+    /// The latest statement about this finding (its id or an alias) on this image, marking in
+    /// `used` every statement that matched, superseded or not.
+    pub fn latest(
+        &self,
+        finding: &Finding,
+        image: &Image,
+        used: &mut [bool],
+    ) -> Option<&Statement> {
+        if self.statements.is_empty() {
+            return None;
+        }
+        let mut best: Option<usize> = None;
+        for id in std::iter::once(&finding.id).chain(&finding.aliases) {
+            let Some(candidates) = self.by_id.get(&id.to_ascii_uppercase()) else {
+                continue;
+            };
+            for &i in candidates {
+                let statement = &self.statements[i];
+                if !statement.products.iter().any(|p| p.covers(finding, image)) {
+                    continue;
+                }
+                used[i] = true;
+                // Later in time wins; at the same time, later in the files.
+                if best.is_none_or(|b| (statement.time, i) > (self.statements[b].time, b)) {
+                    best = Some(i);
+                }
+            }
+        }
+        best.map(|i| &self.statements[i])
+    }
+}
+
+impl Product {
+    fn covers(&self, finding: &Finding, image: &Image) -> bool {
+        let image_matches = match &self.target {
+            Target::Digest(digest) => [&image.digest, &image.index_digest]
+                .into_iter()
+                .flatten()
+                .any(|d| d.eq_ignore_ascii_case(digest)),
+            Target::Repository { path, registry } => {
+                *path == image.repository
+                    && registry.as_ref().is_none_or(|(account, region)| {
+                        image.registry_id.as_ref().is_none_or(|a| a == account)
+                            && image.region.as_ref().is_none_or(|r| r == region)
+                    })
+            }
+            Target::Other => false,
+        };
+        image_matches
+            && (self.subcomponents.is_empty()
+                || (!finding.packages.is_empty()
+                    && finding
+                        .package_names()
+                        .all(|n| self.subcomponents.iter().any(|s| s == n))))
+    }
+}
+
+fn product(raw: RawProduct) -> Product {
+    let purl = raw.identifiers.and_then(|i| i.purl).or(raw.id);
+    Product {
+        target: purl.as_deref().map(oci_target).unwrap_or(Target::Other),
+        subcomponents: raw
+            .subcomponents
+            .into_iter()
+            .filter_map(|c| {
+                let id = c.identifiers.and_then(|i| i.purl).or(c.id)?;
+                Some(purl_name(&id).unwrap_or(id))
+            })
+            .collect(),
+    }
+}
+
+/// The parts of a purl: type, namespace/name path, version and qualifiers.
+struct Purl {
+    kind: String,
+    path: Vec<String>,
+    version: Option<String>,
+    qualifiers: Vec<(String, String)>,
+}
+
+fn decode(text: &str) -> String {
+    percent_decode_str(text).decode_utf8_lossy().into_owned()
+}
+
+fn parse_purl(text: &str) -> Option<Purl> {
+    let rest = text.trim();
+    let rest = rest
+        .get(..4)?
+        .eq_ignore_ascii_case("pkg:")
+        .then(|| &rest[4..])?;
+    let rest = rest.split('#').next()?;
+    let (main, qualifiers) = rest.split_once('?').unwrap_or((rest, ""));
+    let (main, version) = match main.rsplit_once('@') {
+        Some((main, version)) => (main, Some(decode(version))),
+        None => (main, None),
+    };
+    let mut segments = main
+        .trim_start_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty());
+    let kind = segments.next()?.to_ascii_lowercase();
+    let path: Vec<String> = segments.map(decode).collect();
+    if path.is_empty() {
+        return None;
+    }
+    let qualifiers = qualifiers
+        .split('&')
+        .filter_map(|q| q.split_once('='))
+        .map(|(k, v)| (k.to_ascii_lowercase(), decode(v)))
+        .collect();
+    Some(Purl {
+        kind,
+        path,
+        version,
+        qualifiers,
+    })
+}
+
+/// A package purl's name (its last path segment), for subcomponents.
+fn purl_name(text: &str) -> Option<String> {
+    parse_purl(text)?.path.pop()
+}
+
+fn oci_target(text: &str) -> Target {
+    let Some(purl) = parse_purl(text).filter(|p| p.kind == "oci") else {
+        return Target::Other;
+    };
+    if let Some(version) = purl.version {
+        return Target::Digest(version.to_ascii_lowercase());
+    }
+    let repository_url = purl
+        .qualifiers
+        .iter()
+        .find(|(k, _)| k == "repository_url")
+        .map(|(_, v)| v.trim_end_matches('/'));
+    match repository_url.and_then(|u| u.split_once('/')) {
+        // `repository_url` holds the registry host and the whole repository path.
+        Some((host, path)) => Target::Repository {
+            path: path.to_string(),
+            registry: ecr_host(host),
+        },
+        None => Target::Repository {
+            path: purl.path.join("/"),
+            registry: None,
+        },
+    }
+}
+
+/// `<account>.dkr.ecr.<region>.amazonaws.com` as (account, region).
+fn ecr_host(host: &str) -> Option<(String, String)> {
+    let mut parts = host.split('.');
+    let account = parts.next()?;
+    (parts.next()? == "dkr" && parts.next()? == "ecr").then_some(())?;
+    let region = parts.next()?;
+    Some((account.to_string(), region.to_string()))
+}
+
+/// The byte offset of serde_json's 1-based line and column within `text`.
+fn offset_in(text: &str, line: usize, column: usize) -> usize {
+    let line_start: usize = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
+    (line_start + column.saturating_sub(1)).min(text.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::findings::{test_finding, Package};
+
+    const DIGEST: &str = "sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
+
+    fn doc(statements: &str) -> String {
+        format!(
+            r#"{{"@context": "https://openvex.dev/ns/v0.2.0", "@id": "https://example.com/vex/1",
+               "author": "Security", "timestamp": "2026-11-01T00:00:00Z", "version": 1,
+               "statements": [{statements}]}}"#
+        )
+    }
+
+    fn vex(text: &str) -> Vex {
+        let mut vex = Vex::default();
+        vex.add(text.as_bytes(), "app.openvex.json").unwrap();
+        vex
+    }
+
+    fn image() -> Image {
+        Image {
+            repository: "app/web".into(),
+            registry_id: Some("123456789012".into()),
+            region: Some("us-east-1".into()),
+            digest: Some(DIGEST.into()),
+            ..Default::default()
+        }
+    }
+
+    fn finding(id: &str, package: &str) -> Finding {
+        Finding {
+            packages: vec![Package {
+                name: package.into(),
+                version: None,
+                fixed_in: None,
+            }],
+            ..test_finding(id, "HIGH")
+        }
+    }
+
+    fn status_of(vex: &Vex, f: &Finding, image: &Image) -> Option<VexStatus> {
+        let mut used = vec![false; vex.statements.len()];
+        vex.latest(f, image, &mut used).map(|s| s.status)
+    }
+
+    #[test]
+    fn products_match_by_digest_or_repository() {
+        let by_digest = vex(&doc(&format!(
+            r#"{{"vulnerability": {{"name": "CVE-2023-4863"}}, "status": "not_affected",
+                "justification": "vulnerable_code_not_in_execute_path",
+                "products": [{{"@id": "pkg:oci/web@{}?repository_url=public.ecr.aws/x/web"}}]}}"#,
+            DIGEST.replace(':', "%3A")
+        )));
+        let f = finding("CVE-2023-4863", "libwebp");
+        assert_eq!(
+            status_of(&by_digest, &f, &image()),
+            Some(VexStatus::NotAffected)
+        );
+        let other = Image {
+            digest: Some(format!("sha256:{}", "0".repeat(64))),
+            ..image()
+        };
+        assert_eq!(status_of(&by_digest, &f, &other), None);
+        let statement = &by_digest.statements[0];
+        assert_eq!(
+            &*statement.reason,
+            "VEX not_affected: vulnerable_code_not_in_execute_path (app.openvex.json)"
+        );
+        assert_eq!(statement.origin, "app.openvex.json:3:31");
+
+        let by_repo = vex(&doc(
+            r#"{"vulnerability": {"name": "CVE-2023-4863"}, "status": "fixed",
+                "products": [{"identifiers": {"purl": "pkg:oci/web?repository_url=123456789012.dkr.ecr.us-east-1.amazonaws.com/app/web"}},
+                             {"@id": "pkg:oci/app/api"}]}"#,
+        ));
+        assert_eq!(status_of(&by_repo, &f, &image()), Some(VexStatus::Fixed));
+        let api = Image {
+            repository: "app/api".into(),
+            ..image()
+        };
+        assert_eq!(status_of(&by_repo, &f, &api), Some(VexStatus::Fixed));
+        let elsewhere = Image {
+            registry_id: Some("210987654321".into()),
+            ..image()
+        };
+        assert_eq!(status_of(&by_repo, &f, &elsewhere), None);
+        let web_elsewhere = Image {
+            repository: "other/web".into(),
+            ..image()
+        };
+        assert_eq!(status_of(&by_repo, &f, &web_elsewhere), None);
+    }
+
+    #[test]
+    fn aliases_match_both_ways_and_the_latest_statement_wins() {
+        let v = vex(&doc(
+            r#"{"vulnerability": {"name": "GHSA-j7hp-h8jx-5ppr", "aliases": ["CVE-2023-4863"]},
+                "status": "not_affected", "impact_statement": "never decodes WebP",
+                "timestamp": "2026-11-02T00:00:00Z", "products": [{"@id": "pkg:oci/app/web"}]},
+               {"vulnerability": {"name": "CVE-2023-4863"}, "status": "affected",
+                "timestamp": "2026-11-03T00:00:00Z", "products": [{"@id": "pkg:oci/app/web"}]},
+               {"vulnerability": {"name": "GHSA-aaaa-bbbb-cccc"}, "status": "not_affected",
+                "justification": "component_not_present", "products": [{"@id": "pkg:oci/app/web"}]}"#,
+        ));
+        let mut used = vec![false; 3];
+        let f = finding("CVE-2023-4863", "libwebp");
+        let latest = v.latest(&f, &image(), &mut used).unwrap();
+        assert_eq!(latest.status, VexStatus::Affected);
+        assert_eq!(used, vec![true, true, false]);
+
+        let mut aliased = finding("CVE-2099-1", "x");
+        aliased.aliases = vec!["ghsa-aaaa-bbbb-cccc".into()];
+        assert_eq!(
+            status_of(&v, &aliased, &image()),
+            Some(VexStatus::NotAffected)
+        );
+    }
+
+    #[test]
+    fn subcomponents_limit_a_statement_to_packages() {
+        let v = vex(&doc(
+            r#"{"vulnerability": {"name": "CVE-1"}, "status": "not_affected",
+                "justification": "vulnerable_code_not_present",
+                "products": [{"@id": "pkg:oci/app/web",
+                              "subcomponents": [{"@id": "pkg:deb/debian/libwebp7@1.2.4"}]}]}"#,
+        ));
+        assert!(status_of(&v, &finding("CVE-1", "libwebp7"), &image()).is_some());
+        assert!(status_of(&v, &finding("CVE-1", "libtiff6"), &image()).is_none());
+    }
+
+    #[test]
+    fn malformed_documents_point_at_the_problem() {
+        let err = Vex::default()
+            .add(
+                doc(r#"{"vulnerability": {"name": "CVE-1"}, "status": "maybe", "products": [{"@id": "pkg:oci/a"}]}"#)
+                    .as_bytes(),
+                "v.json",
+            )
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("v.json:3:"), "{text}");
+        assert!(text.contains("unknown variant `maybe`"), "{text}");
+
+        let err = Vex::default()
+            .add(
+                doc(r#"{"vulnerability": {"name": "CVE-1"}, "status": "not_affected", "products": [{"@id": "pkg:oci/a"}]}"#)
+                    .as_bytes(),
+                "v.json",
+            )
+            .unwrap_err();
+        assert!(err.to_string().contains("needs a justification"), "{err}");
+
+        let err = Vex::default()
+            .add(
+                b"{\"@context\": \"https://cyclonedx.org\", \"statements\": []}",
+                "v.json",
+            )
+            .unwrap_err();
+        assert!(err.to_string().contains("@context"), "{err}");
+        let err = Vex::default()
+            .add(b"{\"statements\": [}", "v.json")
+            .unwrap_err();
+        assert!(err.to_string().starts_with("v.json:1:"), "{err}");
+    }
+}
