@@ -343,9 +343,8 @@ fn escalate(
                 .map(|d| format!(" on {d}"))
                 .unwrap_or_default();
             reasons.push(format!(
-                "EPSS {:.4} ({:.0}th percentile){date} is at or above fail-on-epss {threshold}",
-                score.probability,
-                score.percentile * 100.0
+                "EPSS {}{date} is at or above fail-on-epss {threshold}",
+                score.describe()
             ));
         }
     }

@@ -20,6 +20,21 @@ pub struct EpssScore {
     pub percentile: f32,
 }
 
+impl EpssScore {
+    /// `0.4202 (97th percentile)`, as reasons and reports show a score.
+    pub fn describe(&self) -> String {
+        let rank = (self.percentile * 100.0).floor() as u32;
+        let suffix = match (rank % 10, rank % 100) {
+            (_, 11..=13) => "th",
+            (1, _) => "st",
+            (2, _) => "nd",
+            (3, _) => "rd",
+            _ => "th",
+        };
+        format!("{:.4} ({rank}{suffix} percentile)", self.probability)
+    }
+}
+
 /// A day's scores, keyed by CVE.
 #[derive(Debug)]
 pub struct Epss {
@@ -210,6 +225,22 @@ mod tests {
             assert_eq!(epss.get("GHSA-xxxx-yyyy-zzzz"), None);
             assert_eq!(epss.get("CVE-2024-3401"), None);
         }
+    }
+
+    #[test]
+    fn a_score_reads_with_its_ordinal_percentile() {
+        let score = |p, percentile| {
+            EpssScore {
+                probability: p,
+                percentile,
+            }
+            .describe()
+        };
+        assert_eq!(score(0.42018, 0.97394), "0.4202 (97th percentile)");
+        assert_eq!(score(0.1, 0.213), "0.1000 (21st percentile)");
+        assert_eq!(score(0.1, 0.12), "0.1000 (12th percentile)");
+        assert_eq!(score(0.1, 0.03), "0.1000 (3rd percentile)");
+        assert_eq!(score(0.9, 0.999), "0.9000 (99th percentile)");
     }
 
     #[test]

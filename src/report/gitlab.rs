@@ -304,16 +304,7 @@ fn vulnerability<'a>(
             cisa_kev: j
                 .kev
                 .map(|k| text_field("CISA KEV", format!("listed since {}", k.date_added))),
-            epss: j.epss.map(|e| {
-                text_field(
-                    "EPSS",
-                    format!(
-                        "{:.4} ({:.0}th percentile)",
-                        e.probability,
-                        e.percentile * 100.0
-                    ),
-                )
-            }),
+            epss: j.epss.map(|e| text_field("EPSS", e.describe())),
             exploit_available: f
                 .exploit_available
                 .map(|e| text_field("Exploit available", if e { "yes" } else { "no" })),
