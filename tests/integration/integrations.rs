@@ -800,8 +800,11 @@ fn gitlab_env(forge: &FakeForge) -> Vec<(&'static str, String)> {
 /// A passing image (a clean basic scan: final at once) whose promotion ECR accepts.
 async fn fake_that_passes_and_promotes() -> (FakeEcr, String) {
     let fake = FakeEcr::start().await;
-    fake.on("GetRegistryScanningConfiguration", registry_scanning("BASIC"))
-        .await;
+    fake.on(
+        "GetRegistryScanningConfiguration",
+        registry_scanning("BASIC"),
+    )
+    .await;
     let body = r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","layers":[]}"#;
     let digest = ecr_scan_gate::ecr::promote::sha256(body);
     fake.image(&digest).await;
@@ -1026,7 +1029,7 @@ async fn gitlab_template_promotes_on_pass_writes_dotenv_and_posts_the_note() {
     let project = gitlab_project();
     let path = project.path().to_path_buf();
     let endpoint = fake.uri();
-    let variables = vec![
+    let variables = [
         "ECR_SCAN_GATE_PROMOTE_TAG=staging".to_string(),
         "ECR_SCAN_GATE_MR_NOTE=true".to_string(),
         format!(

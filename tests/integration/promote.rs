@@ -298,6 +298,36 @@ async fn an_immutable_tag_on_another_image_is_exit_4_with_the_hint() {
     assert_eq!(report["promotion"]["status"], "failed");
     assert_eq!(report["promotion"]["error"]["kind"], "aws");
     assert_eq!(report["images"][0]["promoted"], json!([]));
+
+    // SARIF says why a run whose images all passed is not successful.
+    let out = run_env(
+        fake.uri(),
+        &[
+            "check",
+            "app/web:v1",
+            "--promote-tag",
+            "staging",
+            "-o",
+            "sarif",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(code(&out), 4);
+    let sarif: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let invocation = &sarif["runs"][0]["invocations"][0];
+    assert_eq!(invocation["executionSuccessful"], false);
+    assert!(
+        invocation["toolExecutionNotifications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["message"]["text"]
+                .as_str()
+                .unwrap()
+                .starts_with("promotion failed:")),
+        "{invocation}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -369,7 +399,8 @@ async fn a_tag_already_on_the_judged_digest_is_a_no_op() {
 async fn promote_tag_outside_check_or_not_an_ecr_tag_is_exit_2_before_any_call() {
     let fake = FakeEcr::start().await;
     fake.image(DIGEST_A).await;
-    let cases: Vec<(Vec<&str>, Vec<(&str, &str)>, &str)> = vec![
+    type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: Vec<Case> = vec![
         (
             vec!["wait", "app/web:v1", "--promote-tag", "staging"],
             vec![],
