@@ -13,10 +13,12 @@ COPY . .
 RUN scripts/build-static.sh /out/ecr-scan-gate
 
 FROM alpine:3.22
+# curl and jq: the GitLab template's merge-request note (ci/comment.sh).
 # hadolint ignore=DL3018
-RUN apk add --no-cache ca-certificates \
+RUN apk add --no-cache ca-certificates curl jq \
  && adduser -D -H -u 10001 gate
 COPY --from=build /out/ecr-scan-gate /usr/local/bin/ecr-scan-gate
+COPY ci/comment.sh /usr/local/share/ecr-scan-gate/comment.sh
 USER 10001:10001
 ENTRYPOINT ["/usr/local/bin/ecr-scan-gate"]
 CMD ["--help"]

@@ -1,6 +1,7 @@
 //! The commands: `evaluate` (saved JSON), `check` (live) and `wait` (live, judging nothing).
 //! Each validates everything it can first (a usage error is decided before any AWS call or
-//! report), then runs the steps in flow order and ends in the shared judge-and-report step.
+//! report), then runs the steps in flow order and ends in the shared judge-and-report step;
+//! `check --promote-tag` promotes between judging and reporting, so the reports record it.
 
 use std::time::Duration;
 
@@ -10,7 +11,7 @@ use crate::cli::{
 use crate::ecr::sdk::{AwsSettings, Clients};
 use crate::ecr::{self, Mode, WaitSettings};
 use crate::error::Error;
-use crate::evaluation::Evaluation;
+use crate::evaluation::{Evaluation, Promotion, PromotionStatus};
 use crate::exit::Outcome;
 use crate::findings::{saved, ImageError, ScannedImage, Source};
 use crate::image_ref::{self, Reference};
@@ -47,6 +48,7 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
 }
 
 fn evaluate(args: EvaluateArgs, color: bool, quiet: bool) -> Result<Outcome, Error> {
+    args.promote.refuse("evaluate").map_err(Error::Usage)?;
     let judging = Judging::prepare(&args.policy, args.report, color)?;
     let images = saved::read_inputs(&args.files)?;
     // Missing findings are never a pass: a save without every page is broken input.
@@ -71,23 +73,27 @@ fn evaluate(args: EvaluateArgs, color: bool, quiet: bool) -> Result<Outcome, Err
 
 fn check(args: CheckArgs, color: bool, quiet: bool) -> Result<Outcome, Error> {
     let mut judging = Judging::prepare(&args.policy, args.report, color)?;
+    let tags = crate::cli::promote_tags(&args.promote_tags).map_err(Error::Usage)?;
     let wait: WaitSettings = (&args.wait).into();
-    // Every reference is checked before the first AWS call, the baseline's included.
-    references(&args.images.images, &args.aws).map_err(Error::Usage)?;
+    if let Some(reference) = &args.baseline_image {
+        // Checked before the first AWS call, like every other reference.
+        references(std::slice::from_ref(reference), &args.aws).map_err(Error::Usage)?;
+    }
+    let live = Live::connect(
+        &args.images.images,
+        &args.aws,
+        wait.clone(),
+        !tags.is_empty(),
+    )?;
     let baseline = match &args.baseline_image {
         Some(reference) => {
-            let images = gather(
-                std::slice::from_ref(reference),
-                &args.aws,
-                wait.clone(),
-                Mode::Check,
-            )?;
-            let origin = format!("image {reference}");
-            Some((origin, images))
+            let images = Live::connect(std::slice::from_ref(reference), &args.aws, wait, false)?
+                .gather(Mode::Check);
+            Some((format!("image {reference}"), images))
         }
         None => None,
     };
-    let mut images = gather(&args.images.images, &args.aws, wait, Mode::Check)?;
+    let mut images = live.gather(Mode::Check);
     if let Some((origin, baseline)) = baseline {
         // Without the baseline nothing can be called pre-existing: judging anyway would fail
         // every image on old debt, so each image carries the baseline's error instead.
@@ -122,10 +128,24 @@ fn check(args: CheckArgs, color: bool, quiet: bool) -> Result<Outcome, Error> {
             None => image,
         })
         .collect();
-    judging.judge_and_report(images, quiet)
+    let mut evaluation = judging.judge(images);
+    if !tags.is_empty() {
+        // Only a whole pass promotes; the digests are the judged ones, never a tag read again.
+        evaluation.promotion = Some(if evaluation.outcome() == Outcome::Pass {
+            live.promote(&evaluation, &tags)
+        } else {
+            Promotion {
+                tags,
+                promoted: Vec::new(),
+                status: PromotionStatus::NotAttempted,
+            }
+        });
+    }
+    judging.report(&evaluation, quiet)
 }
 
 fn wait(args: WaitArgs, color: bool, quiet: bool) -> Result<Outcome, Error> {
+    args.promote.refuse("wait").map_err(Error::Usage)?;
     report::validate(&args.outputs).map_err(Error::Usage)?;
     if let Some(judging) = args.outputs.iter().find(|o| {
         matches!(
@@ -139,12 +159,8 @@ fn wait(args: WaitArgs, color: bool, quiet: bool) -> Result<Outcome, Error> {
             judging.format
         )));
     }
-    let images = gather(
-        &args.images.images,
-        &args.aws,
-        (&args.wait).into(),
-        Mode::Wait,
-    )?;
+    let images = Live::connect(&args.images.images, &args.aws, (&args.wait).into(), false)?
+        .gather(Mode::Wait);
     // Nothing is judged: an image whose scan is usable passes, anything else is its error.
     let evaluation =
         crate::judge::evaluate(images, &Policy::default(), crate::timestamp::today_utc());
@@ -187,9 +203,15 @@ impl Judging {
 
     /// The common end of `evaluate` and `check`: judge every image, write every report.
     fn judge_and_report(&self, images: Vec<ScannedImage>, quiet: bool) -> Result<Outcome, Error> {
-        let evaluation =
-            crate::judge::evaluate(images, &self.policy, crate::timestamp::today_utc());
-        finish(&evaluation, &self.outputs, &self.options, quiet)
+        self.report(&self.judge(images), quiet)
+    }
+
+    fn judge(&self, images: Vec<ScannedImage>) -> Evaluation {
+        crate::judge::evaluate(images, &self.policy, crate::timestamp::today_utc())
+    }
+
+    fn report(&self, evaluation: &Evaluation, quiet: bool) -> Result<Outcome, Error> {
+        finish(evaluation, &self.outputs, &self.options, quiet)
     }
 }
 
@@ -218,6 +240,9 @@ fn finish(
             );
         }
     }
+    if let Some(error) = evaluation.promotion.as_ref().and_then(Promotion::error) {
+        eprintln!("error: promotion: {}", escape::terminal(error.message()));
+    }
     report::write_all(evaluation, outputs, options).map_err(|message| Error::Report {
         message,
         outcome: evaluation.outcome(),
@@ -225,46 +250,117 @@ fn finish(
     Ok(evaluation.outcome())
 }
 
-/// Parses and checks every reference, then resolves, waits and fetches. Every problem found
-/// before the first AWS call is a usage error.
-fn gather(
-    images: &[String],
-    aws: &AwsArgs,
+/// The live session of `check` and `wait`: the references, checked, and the runtime and AWS
+/// clients that resolve, wait, fetch and (after a pass) promote through.
+struct Live {
+    runtime: tokio::runtime::Runtime,
+    clients: Clients,
+    refs: Vec<Reference>,
+    registry_id: Option<String>,
     wait: WaitSettings,
-    mode: Mode,
-) -> Result<Vec<ScannedImage>, Error> {
-    let refs = references(images, aws).map_err(Error::Usage)?;
-    validate_wait(&wait).map_err(Error::Usage)?;
-    let settings = AwsSettings {
-        // No single attempt may outlast the whole run.
-        attempt_timeout: wait
-            .timeout
-            .clamp(Duration::from_secs(1), Duration::from_secs(60)),
-        ..AwsSettings::from(aws)
-    };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(async {
-        let clients = Clients::new(&settings, &refs).await.map_err(Error::Usage)?;
-        let targets = refs
-            .into_iter()
-            .map(|r| {
-                let api = clients.for_ref(&r);
-                (r, api)
-            })
+    concurrency: usize,
+}
+
+impl Live {
+    /// Parses and checks every reference (with `promoting`, at most one image per repository)
+    /// and builds the clients. Every problem found before the first AWS call is a usage error.
+    fn connect(
+        images: &[String],
+        aws: &AwsArgs,
+        wait: WaitSettings,
+        promoting: bool,
+    ) -> Result<Self, Error> {
+        let refs = references(images, aws).map_err(Error::Usage)?;
+        if promoting {
+            one_image_per_repository(&refs, aws).map_err(Error::Usage)?;
+        }
+        validate_wait(&wait).map_err(Error::Usage)?;
+        let settings = AwsSettings {
+            // No single attempt may outlast the whole run.
+            attempt_timeout: wait
+                .timeout
+                .clamp(Duration::from_secs(1), Duration::from_secs(60)),
+            ..AwsSettings::from(aws)
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
+        let clients = runtime
+            .block_on(Clients::new(&settings, &refs))
+            .map_err(Error::Usage)?;
+        Ok(Live {
+            runtime,
+            clients,
+            refs,
+            registry_id: settings.registry_id,
+            wait,
+            concurrency: aws.concurrency as usize,
+        })
+    }
+
+    /// Resolves, waits for and (in `Check` mode) fetches every image.
+    fn gather(&self, mode: Mode) -> Vec<ScannedImage> {
+        let targets = self
+            .refs
+            .iter()
+            .map(|r| (r.clone(), self.clients.for_ref(r)))
             .collect();
-        Ok(ecr::gate(
+        self.runtime.block_on(ecr::gate(
             targets,
-            settings.registry_id.clone(),
-            &wait,
+            self.registry_id.clone(),
+            &self.wait,
             mode,
-            aws.concurrency as usize,
-        )
-        .await)
-    })
+            self.concurrency,
+        ))
+    }
+
+    /// Puts `tags` on every judged digest, each through the client it was judged through.
+    fn promote(&self, evaluation: &Evaluation, tags: &[String]) -> Promotion {
+        let mut images = Vec::with_capacity(evaluation.images.len());
+        for judged in &evaluation.images {
+            let Some(api) = self.clients.for_region(judged.image.region.as_deref()) else {
+                return Promotion {
+                    tags: tags.to_vec(),
+                    promoted: Vec::new(),
+                    status: PromotionStatus::Failed(ImageError::aws(format!(
+                        "nothing promoted: no ECR client for the region of {}",
+                        judged.image
+                    ))),
+                };
+            };
+            images.push((judged.image.clone(), api));
+        }
+        self.runtime.block_on(ecr::promote::promote(images, tags))
+    }
+}
+
+/// One tag can name one image per repository: two references to one repository (by different
+/// tags or digests) would leave the promoted tag on whichever was put last.
+fn one_image_per_repository(refs: &[Reference], aws: &AwsArgs) -> Result<(), String> {
+    let mut seen: Vec<&Reference> = Vec::new();
+    for r in refs {
+        let place = |x: &Reference| {
+            (
+                x.registry_id.clone().or_else(|| aws.registry_id.clone()),
+                x.region.clone().or_else(|| aws.region.clone()),
+                x.repository.clone(),
+            )
+        };
+        if let Some(other) = seen
+            .iter()
+            .find(|o| place(o) == place(r) && o.selector != r.selector)
+        {
+            return Err(format!(
+                "`{}` and `{}` are both in {}: with --promote-tag, one tag can name only one image per repository, \
+                 so gate them in separate runs",
+                other.original, r.original, r.repository
+            ));
+        }
+        seen.push(r);
+    }
+    Ok(())
 }
 
 fn validate_wait(wait: &WaitSettings) -> Result<(), String> {

@@ -93,6 +93,9 @@ pub struct EvaluateArgs {
     /// Which reports to write, and where.
     #[command(flatten)]
     pub report: ReportArgs,
+    /// Refused: only `check` promotes (a saved file judged offline is no image to tag).
+    #[command(flatten)]
+    pub promote: RefusedPromotion,
 }
 
 /// `check`: images, policy, reports, waiting and AWS.
@@ -121,6 +124,63 @@ pub struct CheckArgs {
         conflicts_with = "baseline"
     )]
     pub baseline_image: Option<String>,
+    /// After a pass (exit 0), put TAG on each judged digest (a multi-arch index's digest) in its own repository (repeatable)
+    #[arg(
+        long = "promote-tag",
+        value_name = "TAG",
+        env = "ECR_SCAN_GATE_PROMOTE_TAG",
+        value_delimiter = ','
+    )]
+    pub promote_tags: Vec<String>,
+}
+
+/// `--promote-tag` on a command that judges nothing live: accepted by the parser (flag or
+/// `ECR_SCAN_GATE_PROMOTE_TAG`) only to be refused as a usage error, rather than ignored.
+#[derive(Debug, Args)]
+pub struct RefusedPromotion {
+    /// Only `check` promotes
+    #[arg(
+        long = "promote-tag",
+        value_name = "TAG",
+        env = "ECR_SCAN_GATE_PROMOTE_TAG",
+        value_delimiter = ',',
+        hide = true
+    )]
+    pub promote_tags: Vec<String>,
+}
+
+impl RefusedPromotion {
+    /// A usage error when a tag was given to `command`.
+    pub fn refuse(&self, command: &str) -> Result<(), String> {
+        if self.promote_tags.iter().all(|t| t.trim().is_empty()) {
+            return Ok(());
+        }
+        Err(format!(
+            "--promote-tag (or ECR_SCAN_GATE_PROMOTE_TAG) works only with `check`: `{command}` judges no live \
+             image it could tag; unset the variable for this job or run `check`"
+        ))
+    }
+}
+
+/// The tags of `--promote-tag`, trimmed, without empties or repeats, each a valid ECR tag.
+pub fn promote_tags(raw: &[String]) -> Result<Vec<String>, String> {
+    let mut tags: Vec<String> = Vec::new();
+    let mut bad = Vec::new();
+    for tag in raw.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
+        if !crate::image_ref::is_tag(tag) {
+            bad.push(format!(
+                "--promote-tag `{tag}` is not a valid ECR tag (1 to 300 of letters, digits, `_`, `.` and `-`, \
+                 not starting with `.` or `-`)"
+            ));
+        } else if !tags.iter().any(|t| t == tag) {
+            tags.push(tag.to_string());
+        }
+    }
+    if bad.is_empty() {
+        Ok(tags)
+    } else {
+        Err(bad.join("\n"))
+    }
 }
 
 /// `wait`: images, status reports, waiting and AWS.
@@ -144,6 +204,9 @@ pub struct WaitArgs {
     /// How to reach AWS.
     #[command(flatten)]
     pub aws: AwsArgs,
+    /// Refused: `wait` judges nothing, so it has no pass to promote.
+    #[command(flatten)]
+    pub promote: RefusedPromotion,
 }
 
 /// The images `check` and `wait` look at.
@@ -415,5 +478,19 @@ mod tests {
         assert!(parse_duration("-1").is_err());
         assert!(parse_duration("1e30").unwrap_err().contains("too large"));
         assert!(parse_duration("500y").unwrap_err().contains("too large"));
+    }
+
+    #[test]
+    fn promote_tags_are_ecr_tags_trimmed_once_each() {
+        let raw = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            promote_tags(&raw(&["staging", " prod ", "", "staging", "_x.1-a"])).unwrap(),
+            ["staging", "prod", "_x.1-a"]
+        );
+        for bad in ["a/b", "has space", "-dash", ".dot", "ü", &"a".repeat(301)] {
+            let e = promote_tags(&raw(&[bad])).unwrap_err();
+            assert!(e.contains("not a valid ECR tag"), "{bad}: {e}");
+        }
+        assert!(promote_tags(&raw(&[&"a".repeat(300)])).is_ok());
     }
 }

@@ -1,6 +1,7 @@
 //! What every reporter reads: the [`Evaluation`] of a run, one [`ImageEvaluation`] per image,
-//! one [`JudgedFinding`] per finding with its [`State`] and reason. These values are decided in
-//! `policy::judge` and nowhere else; a reporter only renders them.
+//! one [`JudgedFinding`] per finding with its [`State`] and reason, and the [`Promotion`] that
+//! followed a pass. These values are decided in `policy::judge` (and, for tags put, by
+//! `ecr::promote`) and nowhere else; a reporter only renders them.
 
 use std::fmt;
 use std::ops::{Index, IndexMut};
@@ -241,16 +242,96 @@ pub struct Evaluation {
     pub warnings: Vec<String>,
     /// Fail threshold in force, shown by reports.
     pub fail_on: FailOn,
+    /// `check --promote-tag`: what was asked and what was done; `None` when nothing was asked.
+    pub promotion: Option<Promotion>,
+}
+
+/// `--promote-tag`: the tags asked for, every one put on a judged digest, and how it ended.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Promotion {
+    /// The tags asked for, in order, without repeats.
+    pub tags: Vec<String>,
+    /// Each tag now on a judged digest, in the order they were put.
+    pub promoted: Vec<Promoted>,
+    /// Whether every tag was put, none was tried, or a refusal stopped it.
+    pub status: PromotionStatus,
+}
+
+/// How a promotion ended.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PromotionStatus {
+    /// Every tag is on every judged digest.
+    Done,
+    /// The gate did not pass, so nothing was tried (the run keeps its own exit code).
+    NotAttempted,
+    /// A refusal or failure, after the tags in `promoted`: the run is an AWS error (exit 4).
+    Failed(ImageError),
+}
+
+/// One tag on one judged digest: the image's own, or its multi-arch index's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Promoted {
+    /// The repository the tag is in (the judged image's own).
+    pub repository: String,
+    /// The registry of that repository, as the judged image named it.
+    pub registry_id: Option<String>,
+    /// Its region.
+    pub region: Option<String>,
+    /// The tag put.
+    pub tag: String,
+    /// The digest it now names: exactly the one judged.
+    pub digest: String,
+    /// The tag was already on this digest, so nothing changed.
+    pub unchanged: bool,
+}
+
+/// The digest a promotion tags for an image: a platform image of a multi-arch index is
+/// deployed through its index, so the index digest; otherwise the image's own.
+pub fn promotion_digest(image: &Image) -> Option<&str> {
+    image.index_digest.as_deref().or(image.digest.as_deref())
+}
+
+impl Promoted {
+    /// Whether this tag was put on `image` (or the index it belongs to).
+    pub fn names(&self, image: &Image) -> bool {
+        promotion_digest(image) == Some(self.digest.as_str())
+            && image.repository == self.repository
+            && image.registry_id == self.registry_id
+            && image.region == self.region
+    }
+}
+
+impl Promotion {
+    /// The promotion error, when a refusal stopped it.
+    pub fn error(&self) -> Option<&ImageError> {
+        match &self.status {
+            PromotionStatus::Failed(e) => Some(e),
+            _ => None,
+        }
+    }
 }
 
 impl Evaluation {
-    /// The worst image wins (4 > 3 > 1 > 0).
+    /// The worst image wins (4 > 3 > 1 > 0); a promotion that failed is an AWS error.
     pub fn outcome(&self) -> Outcome {
-        self.images
+        let judged = self
+            .images
             .iter()
             .map(|i| i.judgement.outcome())
             .max()
-            .unwrap_or_default()
+            .unwrap_or_default();
+        match self.promotion.as_ref().and_then(Promotion::error) {
+            Some(e) => judged.max(e.outcome()),
+            None => judged,
+        }
+    }
+
+    /// The tags put on `image` (or its index) by `--promote-tag`.
+    pub fn promoted_for<'a>(&'a self, image: &'a Image) -> impl Iterator<Item = &'a Promoted> {
+        self.promotion
+            .iter()
+            .flat_map(|p| p.promoted.iter())
+            .filter(move |p| p.names(image))
     }
 
     /// The process exit code for the run: 0, 1, 3 or 4.
@@ -305,6 +386,7 @@ mod tests {
             images,
             warnings: vec![],
             fail_on: FailOn::None,
+            promotion: None,
         };
         let pass = || image(ImageVerdict::Pass);
         let fail = || image(ImageVerdict::Fail);
@@ -315,6 +397,63 @@ mod tests {
         assert_eq!(run(vec![fail(), scan()]).exit_code(), 3);
         let all = run(vec![aws(), scan(), fail(), pass()]);
         assert_eq!((all.exit_code(), all.verdict()), (4, Verdict::Error));
+    }
+
+    #[test]
+    fn a_failed_promotion_makes_a_passing_run_an_aws_error_and_nothing_else_changes_it() {
+        let run = |status: PromotionStatus, judgement: ImageVerdict| Evaluation {
+            images: vec![image(judgement)],
+            warnings: vec![],
+            fail_on: FailOn::None,
+            promotion: Some(Promotion {
+                tags: vec!["staging".into()],
+                promoted: vec![],
+                status,
+            }),
+        };
+        let failed = || PromotionStatus::Failed(ImageError::aws("refused"));
+        let pass = run(failed(), ImageVerdict::Pass);
+        assert_eq!((pass.exit_code(), pass.verdict()), (4, Verdict::Error));
+        assert_eq!(
+            run(PromotionStatus::Done, ImageVerdict::Pass).exit_code(),
+            0
+        );
+        assert_eq!(
+            run(PromotionStatus::NotAttempted, ImageVerdict::Fail).exit_code(),
+            1
+        );
+        let scan = ImageVerdict::Error(ImageError::scan("x"));
+        assert_eq!(run(failed(), scan).exit_code(), 4);
+    }
+
+    #[test]
+    fn a_promoted_index_digest_names_each_of_its_platform_images_only() {
+        let index = format!("sha256:{}", "i".repeat(64));
+        let platform = Image {
+            repository: "app/web".into(),
+            digest: Some(format!("sha256:{}", "1".repeat(64))),
+            index_digest: Some(index.clone()),
+            ..Image::default()
+        };
+        let promoted = Promoted {
+            repository: "app/web".into(),
+            registry_id: None,
+            region: None,
+            tag: "staging".into(),
+            digest: index,
+            unchanged: false,
+        };
+        assert!(promoted.names(&platform));
+        let other_repo = Image {
+            repository: "app/api".into(),
+            ..platform.clone()
+        };
+        assert!(!promoted.names(&other_repo));
+        let alone = Image {
+            index_digest: None,
+            ..platform
+        };
+        assert!(!promoted.names(&alone));
     }
 
     #[test]

@@ -119,7 +119,7 @@ pub fn is_digest(text: &str) -> bool {
 }
 
 /// ECR tags: up to 300 characters of letters, digits, `_`, `.`, `-` (docker's grammar).
-fn is_tag(tag: &str) -> bool {
+pub fn is_tag(tag: &str) -> bool {
     !tag.is_empty()
         && tag.len() <= 300
         && tag

@@ -79,6 +79,8 @@ pub fn evaluate(images: Vec<ScannedImage>, policy: &Policy, today: Date) -> Eval
         images,
         warnings,
         fail_on: policy.fail_on,
+        // Promotion comes after judging, and only after a pass.
+        promotion: None,
     }
 }
 

@@ -2,8 +2,8 @@
 # The GitHub Action's script (action.yml runs it; tests run it directly). Every input arrives
 # as an INPUT_* environment variable, never spliced into shell source, so a hostile input is
 # only ever an argument. Writes outputs to $GITHUB_OUTPUT and the Markdown report to
-# $GITHUB_STEP_SUMMARY, then fails the step on a non-zero exit (policy violations excepted when
-# INPUT_FAIL_STEP=false).
+# $GITHUB_STEP_SUMMARY (and, with INPUT_COMMENT=true, as one sticky pull-request comment), then
+# fails the step on a non-zero exit (policy violations excepted when INPUT_FAIL_STEP=false).
 set -uo pipefail
 # Lists are split on whitespace below; a `*` in an input must stay a literal, not a glob.
 set -f
@@ -69,6 +69,11 @@ install_from_source() {
 bin=$(locate_binary) || { say "::error::could not install ecr-scan-gate"; exit 2; }
 [ -n "$bin" ] && [ -x "$bin" ] || { say "::error::ecr-scan-gate binary not found ($bin)"; exit 2; }
 
+case "$(input COMMENT)" in
+  true | false | "") ;;
+  *) say "::error::input 'comment' must be true or false, not '$(input COMMENT)'"; exit 2 ;;
+esac
+
 args=(check)
 # shellcheck disable=SC2207 # word splitting on whitespace is the contract of this input
 images=($(list "$(input IMAGES)"))
@@ -92,6 +97,7 @@ for vex in $(list "$(input VEX)"); do args+=(--vex "$vex"); done
 [ "$(input START_SCAN)" = true ] && args+=(--start-scan)
 [ -n "$(input REGION)" ] && args+=(--region "$(input REGION)")
 [ -n "$(input REGISTRY_ID)" ] && args+=(--registry-id "$(input REGISTRY_ID)")
+for tag in $(list "$(input PROMOTE_TAG)"); do args+=(--promote-tag "$tag"); done
 
 json="$workdir/report.json"
 markdown="$workdir/summary.md"
@@ -106,6 +112,11 @@ code=$?
 
 if [ -n "${GITHUB_STEP_SUMMARY:-}" ] && [ -f "$markdown" ]; then
   cat "$markdown" >> "$GITHUB_STEP_SUMMARY"
+fi
+# The comment is for reviewers; it never changes the step's outcome, which is the gate's.
+if [ "$(input COMMENT)" = true ] && [ -f "$markdown" ]; then
+  sh "${GITHUB_ACTION_PATH:-.}/ci/comment.sh" github "$markdown" \
+    || say "::warning::the ecr-scan-gate pull-request comment was not posted (does the job have pull-requests: write?)"
 fi
 
 # The multi-line form with a random delimiter: a newline in an input cannot forge an output.
@@ -128,6 +139,8 @@ elif [ -f "$json" ]; then
     output "$sev" "$(jq -r --arg s "$sev" '[.images[].counts[$s].total] | add // 0' "$json")"
   done
   output violations "$(jq -r '[.images[].counts[].violations] | add // 0' "$json")"
+  # Each tag once, in the order asked: what is on the judged digests now.
+  output promoted "$(jq -r 'reduce (.images[].promoted[]?.tag) as $t ([]; if index([$t]) then . else . + [$t] end) | join(",")' "$json")"
 else
   # No report: a usage error (exit 2) stopped the gate before it ran.
   output verdict error

@@ -22,11 +22,24 @@ pub struct ImageDetail {
 /// `BatchGetImage`: one manifest exactly as ECR stores it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Manifest {
-    /// `imageManifest`, verbatim, so an index's platforms can be read from it.
+    /// `imageManifest`, verbatim: an index's platforms are read from it, and promotion puts
+    /// these very bytes back under a new tag (their sha256 is the digest judged).
     pub body: String,
     /// `imageManifestMediaType`: tells an image index from a single image.
     pub media_type: Option<String>,
 }
+
+/// Every manifest media type ECR stores. `BatchGetImage` converts a manifest to a type the
+/// caller accepts when its own is not among them (Docker v2 to schema 1, for one): asking for
+/// all of them gets the stored bytes, whose digest is the one judged.
+pub const MANIFEST_TYPES: [&str; 6] = [
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.v1+prettyjws",
+    "application/vnd.docker.distribution.manifest.v1+json",
+];
 
 /// One `DescribeImageScanFindings` page, already in the project's model.
 #[derive(Clone, Debug, PartialEq)]
@@ -160,8 +173,17 @@ fn hint(code: &str, action: &str) -> String {
     match code {
         "AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation" => format!(
             " — the caller's IAM policy must allow {action} on this repository (ecr-scan-gate needs \
-             ecr:DescribeImages, ecr:DescribeImageScanFindings, ecr:BatchGetImage and, with --start-scan, ecr:StartImageScan)"
+             ecr:DescribeImages, ecr:DescribeImageScanFindings, ecr:BatchGetImage, with --start-scan ecr:StartImageScan, \
+             and with --promote-tag ecr:PutImage)"
         ),
+        "ImageTagAlreadyExistsException" => {
+            " — the repository's tags are immutable and this tag is already on another image: promote with a new tag, \
+             or let this tag move (imageTagMutability MUTABLE, or a mutability exclusion filter for it)"
+                .to_string()
+        }
+        "ImageDigestDoesNotMatchException" => {
+            " — ECR computed another digest for the manifest bytes read from it: nothing was tagged".to_string()
+        }
         "RepositoryNotFoundException" => {
             " — check the repository name, --registry-id and --region".to_string()
         }
@@ -192,12 +214,20 @@ pub trait ScanApi: Clone + Send + Sync + 'static {
         token: Option<&str>,
     ) -> impl Future<Output = Result<FindingsPage, ApiError>> + Send;
 
-    /// `BatchGetImage` of the image's digest, accepting only `media_types`.
-    fn manifest(
+    /// `BatchGetImage` of the image's digest, accepting every type in [`MANIFEST_TYPES`] so
+    /// the answer is the manifest exactly as stored.
+    fn manifest(&self, image: &Image) -> impl Future<Output = Result<Manifest, ApiError>> + Send;
+
+    /// `PutImage` of `manifest` (bytes and media type exactly as [`ScanApi::manifest`] returned
+    /// them) under `tag`, in the image's repository, asserting the image's digest so ECR refuses
+    /// bytes that hash to anything else. The caller decides what a refusal means:
+    /// `ImageAlreadyExistsException` may be "already there", a retry of a put that succeeded.
+    fn put_image(
         &self,
         image: &Image,
-        media_types: &[&str],
-    ) -> impl Future<Output = Result<Manifest, ApiError>> + Send;
+        tag: &str,
+        manifest: &Manifest,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send;
 
     /// `StartImageScan`, tried once: `LimitExceededException` here means "already scanned in
     /// the last 24 hours", which a retrying client would hide.

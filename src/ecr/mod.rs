@@ -1,11 +1,13 @@
 //! The live steps, in flow order: [`resolve`] a reference to its digest (and platforms), [`wait`]
-//! until its scan is usable, [`fetch`] every page of findings. Each step is a plain loop over
+//! until its scan is usable, [`fetch`] every page of findings, and after a pass [`promote`]
+//! the judged digests under new tags. Each step is a plain loop over
 //! the [`ScanApi`] seam ([`api`]); [`sdk`] implements it with the AWS SDK and is the only code
 //! that imports `aws_sdk_ecr`. The output is the project's own [`ScannedImage`], exactly what
 //! the offline reader produces.
 
 pub mod api;
 pub mod fetch;
+pub mod promote;
 pub mod resolve;
 pub mod sdk;
 pub mod wait;

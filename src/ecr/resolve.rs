@@ -120,7 +120,7 @@ async fn platforms<A: ScanApi>(
     notes: &mut Vec<String>,
 ) -> Result<Vec<Image>, ImageError> {
     let what = index.to_string();
-    let manifest = (|| super::before(deadline, api.manifest(&index, &INDEX_TYPES)))
+    let manifest = (|| super::before(deadline, api.manifest(&index)))
         .retry(super::retries_until(deadline))
         .when(|e| super::again(e, deadline))
         .await

@@ -14,6 +14,7 @@ struct Script {
     pages: VecDeque<Result<FindingsPage, ApiError>>,
     manifests: VecDeque<Result<Manifest, ApiError>>,
     starts: VecDeque<Result<(), ApiError>>,
+    puts: VecDeque<Result<(), ApiError>>,
     scan_type: VecDeque<Result<ScanKind, ApiError>>,
     /// Every findings page takes a day to answer.
     slow_pages: bool,
@@ -55,6 +56,11 @@ impl Scripted {
 
     pub fn manifest(self, answer: Result<Manifest, ApiError>) -> Self {
         self.0.lock().unwrap().manifests.push_back(answer);
+        self
+    }
+
+    pub fn put(self, answer: Result<(), ApiError>) -> Self {
+        self.0.lock().unwrap().puts.push_back(answer);
         self
     }
 
@@ -107,9 +113,24 @@ impl ScanApi for Scripted {
         next(&mut self.0.lock().unwrap().pages, "findings_page")
     }
 
-    async fn manifest(&self, image: &Image, _media_types: &[&str]) -> Result<Manifest, ApiError> {
+    async fn manifest(&self, image: &Image) -> Result<Manifest, ApiError> {
         self.log(format!("manifest {image}"));
         next(&mut self.0.lock().unwrap().manifests, "manifest")
+    }
+
+    /// Logged as `put_image <repo>@<digest> tag=<tag> type=<media type> <manifest bytes>`.
+    async fn put_image(
+        &self,
+        image: &Image,
+        tag: &str,
+        manifest: &Manifest,
+    ) -> Result<(), ApiError> {
+        self.log(format!(
+            "put_image {image} tag={tag} type={} {}",
+            manifest.media_type.as_deref().unwrap_or("-"),
+            manifest.body
+        ));
+        next(&mut self.0.lock().unwrap().puts, "put_image")
     }
 
     async fn start_scan(&self, image: &Image) -> Result<(), ApiError> {

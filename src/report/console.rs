@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use comfy_table::{presets, CellAlignment, ContentArrangement, Table};
 
 use super::escape::{terminal, truncate};
-use crate::evaluation::{Evaluation, ImageEvaluation, State, Verdict};
+use crate::evaluation::{Evaluation, ImageEvaluation, PromotionStatus, State, Verdict};
 use crate::findings::Severity;
 
 /// The console report: per image a summary and its violations, then the verdict; `color` adds ANSI.
@@ -29,6 +29,7 @@ pub fn write(eval: &Evaluation, out: &mut dyn Write, color: bool) -> io::Result<
         }
         writeln!(out)?;
     }
+    write_promotion(eval, out, &paint)?;
     let images = eval.images.len();
     let failing = eval
         .images
@@ -205,6 +206,43 @@ fn write_image(
         Verdict::Error => paint("ERROR", "31;1"),
     };
     writeln!(out, "  verdict:  {verdict}\n")
+}
+
+/// One line per tag put (`promoted app/web:staging → sha256:…`), then why promotion stopped or
+/// never started.
+fn write_promotion(
+    eval: &Evaluation,
+    out: &mut dyn Write,
+    paint: &dyn Fn(&str, &str) -> String,
+) -> io::Result<()> {
+    let Some(promotion) = &eval.promotion else {
+        return Ok(());
+    };
+    for p in &promotion.promoted {
+        writeln!(
+            out,
+            "promoted {}:{} → {}{}",
+            terminal(&p.repository),
+            terminal(&p.tag),
+            terminal(&p.digest),
+            if p.unchanged { " (already there)" } else { "" }
+        )?;
+    }
+    match &promotion.status {
+        PromotionStatus::Done => Ok(()),
+        PromotionStatus::NotAttempted => writeln!(
+            out,
+            "not promoted: the gate did not pass (exit {})",
+            eval.exit_code()
+        ),
+        PromotionStatus::Failed(error) => writeln!(
+            out,
+            "{} {}",
+            paint("promotion failed:", "31;1"),
+            terminal(error.message())
+        ),
+    }?;
+    writeln!(out)
 }
 
 /// One table cell of untrusted text, already escaped, cut to `max` characters.

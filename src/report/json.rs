@@ -5,7 +5,8 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use crate::evaluation::{
-    BaselineState, Evaluation, ImageEvaluation, JudgedFinding, SeverityCounts, Verdict,
+    BaselineState, Evaluation, ImageEvaluation, JudgedFinding, Promotion, PromotionStatus,
+    SeverityCounts, Verdict,
 };
 use crate::findings::{Cvss, ImageError, Package, ScanInfo, Source};
 
@@ -18,6 +19,23 @@ struct Report<'a> {
     fail_on: String,
     images: Vec<ImageReport<'a>>,
     warnings: Vec<String>,
+    /// `null` unless `--promote-tag` was given.
+    promotion: Option<PromotionReport<'a>>,
+}
+
+#[derive(Serialize)]
+struct PromotionReport<'a> {
+    tags: &'a [String],
+    /// `promoted`, `not-promoted` (the gate did not pass) or `failed`.
+    status: &'static str,
+    error: Option<&'a ImageError>,
+}
+
+/// One tag on the digest judged (the index's for a platform image).
+#[derive(Serialize)]
+struct PromotedReport<'a> {
+    tag: &'a str,
+    digest: &'a str,
 }
 
 #[derive(Serialize)]
@@ -45,6 +63,7 @@ struct ImageReport<'a> {
     findings: Option<Findings<'a>>,
     warnings: &'a [String],
     error: Option<&'a ImageError>,
+    promoted: Vec<PromotedReport<'a>>,
 }
 
 /// Written one finding at a time rather than collected first.
@@ -97,15 +116,32 @@ pub fn write(eval: &Evaluation, out: &mut impl Write, include_findings: bool) ->
         images: eval
             .images
             .iter()
-            .map(|i| image(i, include_findings))
+            .map(|i| image(eval, i, include_findings))
             .collect(),
         warnings: eval.all_warnings(),
+        promotion: eval.promotion.as_ref().map(promotion),
     };
     serde_json::to_writer_pretty(&mut *out, &report)?;
     out.write_all(b"\n")
 }
 
-fn image(i: &ImageEvaluation, include_findings: bool) -> ImageReport<'_> {
+fn promotion(p: &Promotion) -> PromotionReport<'_> {
+    PromotionReport {
+        tags: &p.tags,
+        status: match p.status {
+            PromotionStatus::Done => "promoted",
+            PromotionStatus::NotAttempted => "not-promoted",
+            PromotionStatus::Failed(_) => "failed",
+        },
+        error: p.error(),
+    }
+}
+
+fn image<'a>(
+    eval: &'a Evaluation,
+    i: &'a ImageEvaluation,
+    include_findings: bool,
+) -> ImageReport<'a> {
     ImageReport {
         repository: &i.image.repository,
         registry_id: i.image.registry_id.as_deref(),
@@ -122,6 +158,13 @@ fn image(i: &ImageEvaluation, include_findings: bool) -> ImageReport<'_> {
         findings: include_findings.then_some(Findings(&i.findings)),
         warnings: &i.warnings,
         error: i.error(),
+        promoted: eval
+            .promoted_for(&i.image)
+            .map(|p| PromotedReport {
+                tag: &p.tag,
+                digest: &p.digest,
+            })
+            .collect(),
     }
 }
 

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use super::escape::{markdown as md, truncate};
 use crate::evaluation::{
-    BaselineState, Evaluation, ImageEvaluation, JudgedFinding, State, Verdict,
+    BaselineState, Evaluation, ImageEvaluation, JudgedFinding, PromotionStatus, State, Verdict,
 };
 use crate::findings::Severity;
 
@@ -82,6 +82,7 @@ pub fn write(eval: &Evaluation, out: &mut dyn Write) -> io::Result<()> {
         )?;
     }
     writeln!(out)?;
+    write_promotion(eval, out)?;
     for image in &eval.images {
         write_image(image, out)?;
     }
@@ -94,6 +95,35 @@ pub fn write(eval: &Evaluation, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out)?;
     }
     Ok(())
+}
+
+/// One line per tag put, then why promotion stopped or never started.
+fn write_promotion(eval: &Evaluation, out: &mut dyn Write) -> io::Result<()> {
+    let Some(promotion) = &eval.promotion else {
+        return Ok(());
+    };
+    for p in &promotion.promoted {
+        writeln!(
+            out,
+            "- promoted {}:{} → {}{}",
+            md(&p.repository),
+            md(&p.tag),
+            md(&p.digest),
+            if p.unchanged { " (already there)" } else { "" }
+        )?;
+    }
+    match &promotion.status {
+        PromotionStatus::Done => {}
+        PromotionStatus::NotAttempted => writeln!(
+            out,
+            "- not promoted: the gate did not pass (exit {})",
+            eval.exit_code()
+        )?,
+        PromotionStatus::Failed(error) => {
+            writeln!(out, "- **promotion failed:** {}", md(error.message()))?
+        }
+    }
+    writeln!(out)
 }
 
 fn write_image(image: &ImageEvaluation, out: &mut dyn Write) -> io::Result<()> {

@@ -186,6 +186,15 @@ pub fn write(eval: &Evaluation, out: &mut impl Write, location: Option<&str>) ->
             );
         }
     }
+    // A refused promotion makes the run exit 4 although every image passed: say why.
+    if let Some(error) = eval.promotion.as_ref().and_then(|p| p.error()) {
+        notifications.push(
+            Notification::builder()
+                .level(json!("error"))
+                .message(text(format!("promotion failed: {}", error.message())))
+                .build(),
+        );
+    }
     for warning in eval.all_warnings() {
         notifications.push(
             Notification::builder()

@@ -207,3 +207,18 @@ pub fn registry_scanning(scan_type: &str) -> ResponseTemplate {
         "scanningConfiguration": {"scanType": scan_type, "rules": []}
     }))
 }
+
+/// BatchGetImage answering with `body` exactly as stored for `digest`.
+pub fn stored_manifest(digest: &str, body: &str, media_type: &str) -> ResponseTemplate {
+    ok(json!({"images": [{
+        "registryId": "123456789012", "repositoryName": "app/web",
+        "imageId": {"imageDigest": digest},
+        "imageManifest": body,
+        "imageManifestMediaType": media_type
+    }], "failures": []}))
+}
+
+/// PutImage accepting whatever it is given.
+pub fn put_accepted() -> ResponseTemplate {
+    ok(json!({"image": {"registryId": "123456789012", "repositoryName": "app/web"}}))
+}

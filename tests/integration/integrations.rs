@@ -133,6 +133,16 @@ fn run_action(
     dir: &Path,
     inputs: &[(&str, &str)],
 ) -> (i32, String, String, String) {
+    let (code, outputs, summary, stderr, _) = run_action_full(endpoint, dir, inputs);
+    (code, outputs, summary, stderr)
+}
+
+/// [`run_action`], also returning stdout.
+fn run_action_full(
+    endpoint: &str,
+    dir: &Path,
+    inputs: &[(&str, &str)],
+) -> (i32, String, String, String, String) {
     let output_file = dir.join("github_output");
     let summary_file = dir.join("step_summary");
     std::fs::write(&output_file, "").unwrap();
@@ -140,7 +150,10 @@ fn run_action(
     let mut cmd = Command::new("bash");
     cmd.arg(root().join("ci/github/gate.sh")).current_dir(dir);
     for (key, _) in std::env::vars() {
-        if key.starts_with("INPUT_") || key.starts_with("ECR_SCAN_GATE_") || key.starts_with("AWS_")
+        if key.starts_with("INPUT_")
+            || key.starts_with("ECR_SCAN_GATE_")
+            || key.starts_with("AWS_")
+            || key.starts_with("GITHUB_")
         {
             cmd.env_remove(key);
         }
@@ -170,6 +183,7 @@ fn run_action(
         std::fs::read_to_string(&output_file).unwrap(),
         std::fs::read_to_string(&summary_file).unwrap(),
         String::from_utf8_lossy(&out.stderr).to_string(),
+        String::from_utf8_lossy(&out.stdout).to_string(),
     )
 }
 
@@ -757,4 +771,431 @@ fn readme_documents_every_flag_and_exit_code() {
             "README exit code table lacks {code}"
         );
     }
+}
+
+/// `tests/tools/fake_forge.py` on a loopback port: GitHub's and GitLab's comment APIs for one
+/// request, seeded with `seed` unrelated comments, logging every request. Killed on drop.
+struct FakeForge {
+    child: std::process::Child,
+    url: String,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for FakeForge {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const FORGE_TOKEN: &str = "ghs_fakeTOKENthatMustNeverBePrinted0001";
+
+impl FakeForge {
+    fn start(seed: usize) -> Option<FakeForge> {
+        let python = tool("python")?;
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("requests.jsonl");
+        std::fs::write(&log, "").unwrap();
+        let mut child = Command::new(python)
+            .arg(root().join("tests/tools/fake_forge.py"))
+            .args([FORGE_TOKEN, &seed.to_string()])
+            .arg(&log)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("start the fake forge");
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        let port: u16 = line.trim().parse().expect("the fake forge prints its port");
+        Some(FakeForge {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            log,
+            _dir: dir,
+        })
+    }
+
+    /// Every request so far: method, path, query, whether the token was right.
+    fn requests(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&self.log)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .filter(|r: &serde_json::Value| r["path"] != "/_state")
+            .collect()
+    }
+
+    fn methods(&self) -> Vec<String> {
+        self.requests()
+            .iter()
+            .map(|r| r["method"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    /// The comments that carry the gate's marker.
+    fn marked(&self) -> Vec<serde_json::Value> {
+        let out = Command::new("curl")
+            .args(["-sS", &format!("{}/_state", self.url)])
+            .output()
+            .unwrap();
+        let all: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        all.as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| {
+                c["body"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("<!-- ecr-scan-gate -->\n")
+            })
+            .cloned()
+            .collect()
+    }
+}
+
+/// curl and jq from PATH, which the comment script needs (GitHub's runners have both; the
+/// gate's image installs them). Missing under CI is a failure.
+fn comment_tools() -> bool {
+    for name in ["curl", "jq"] {
+        let found = Command::new("sh")
+            .args(["-c", &format!("command -v {name}")])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !found {
+            assert!(
+                !util::in_ci(),
+                "{name} is missing: the comment tests need it"
+            );
+            eprintln!("note: {name} not found; skipping the comment test");
+            return false;
+        }
+    }
+    true
+}
+
+/// Runs `ci/comment.sh FORGE REPORT` with only `env` (and PATH) set.
+fn comment(forge: &str, report: &Path, env: &[(&str, String)]) -> (i32, String) {
+    let mut cmd = Command::new("sh");
+    cmd.arg(root().join("ci/comment.sh"))
+        .arg(forge)
+        .arg(report)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("sh runs");
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+fn github_env(forge: &FakeForge, event: &Path) -> Vec<(&'static str, String)> {
+    vec![
+        ("GITHUB_TOKEN", FORGE_TOKEN.to_string()),
+        ("GITHUB_API_URL", forge.url.clone()),
+        ("GITHUB_REPOSITORY", "owner/repo".to_string()),
+        ("GITHUB_EVENT_PATH", event.to_string_lossy().to_string()),
+        ("GITHUB_SERVER_URL", "https://github.example".to_string()),
+        ("GITHUB_RUN_ID", "4242".to_string()),
+    ]
+}
+
+fn gitlab_env(forge: &FakeForge) -> Vec<(&'static str, String)> {
+    vec![
+        ("GITLAB_TOKEN", FORGE_TOKEN.to_string()),
+        ("CI_API_V4_URL", format!("{}/api/v4", forge.url)),
+        ("CI_PROJECT_ID", "42".to_string()),
+        ("CI_MERGE_REQUEST_IID", "7".to_string()),
+        (
+            "CI_JOB_URL",
+            "https://gitlab.example/p/-/jobs/9".to_string(),
+        ),
+    ]
+}
+
+/// A passing image (a clean basic scan: final at once) whose promotion ECR accepts.
+async fn fake_that_passes_and_promotes() -> (FakeEcr, String) {
+    let fake = FakeEcr::start().await;
+    fake.on(
+        "GetRegistryScanningConfiguration",
+        registry_scanning("BASIC"),
+    )
+    .await;
+    let body = r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","layers":[]}"#;
+    let digest = ecr_scan_gate::ecr::promote::sha256(body);
+    fake.image(&digest).await;
+    fake.on(
+        "BatchGetImage",
+        stored_manifest(&digest, body, "application/vnd.oci.image.manifest.v1+json"),
+    )
+    .await;
+    fake.on("PutImage", put_accepted()).await;
+    fake.on(
+        "DescribeImageScanFindings",
+        ok(scan_page(&digest, "COMPLETE", vec![], None)),
+    )
+    .await;
+    (fake, digest)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn action_comments_once_on_the_pull_request_then_updates_that_comment() {
+    if tool("check-jsonschema").is_none() || !comment_tools() {
+        return;
+    }
+    // 120 unrelated comments: the gate's own lands on page 2, so finding it follows `Link`.
+    let Some(forge) = FakeForge::start(120) else {
+        return;
+    };
+    let (fake, digest) = fake_that_passes_and_promotes().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_path_buf();
+    let event = path.join("event.json");
+    std::fs::write(&event, r#"{"pull_request": {"number": 7}}"#).unwrap();
+    let mut env: Vec<(String, String)> = github_env(&forge, &event)
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    env.extend([
+        ("INPUT_IMAGES".to_string(), "app/web:v1".to_string()),
+        ("INPUT_COMMENT".to_string(), "true".to_string()),
+        ("INPUT_PROMOTE_TAG".to_string(), "staging, qa".to_string()),
+    ]);
+    let endpoint = fake.uri();
+    let run = || {
+        let (path, endpoint, env) = (path.clone(), endpoint.clone(), env.clone());
+        tokio::task::spawn_blocking(move || {
+            let inputs: Vec<(&str, &str)> =
+                env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            run_action_full(&endpoint, &path, &inputs)
+        })
+    };
+    let (code, outputs, _, stderr, stdout) = run().await.unwrap();
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        output_value(&outputs, "promoted"),
+        Some("staging,qa"),
+        "{outputs}"
+    );
+    assert_eq!(output_value(&outputs, "digest"), Some(digest.as_str()));
+    assert_eq!(
+        forge.methods().last().map(String::as_str),
+        Some("POST"),
+        "{stderr}"
+    );
+    let marked = forge.marked();
+    assert_eq!(marked.len(), 1);
+    let body = marked[0]["body"].as_str().unwrap();
+    assert!(
+        body.contains("## ECR scan gate") && body.contains("promoted app/web:staging"),
+        "{body}"
+    );
+    assert!(!stderr.contains(FORGE_TOKEN) && !stdout.contains(FORGE_TOKEN));
+
+    let (code, _, _, stderr, stdout) = run().await.unwrap();
+    assert_eq!(code, 0, "{stderr}");
+    let methods = forge.methods();
+    assert_eq!(
+        methods.iter().filter(|m| *m == "POST").count(),
+        1,
+        "never a second comment: {methods:?}"
+    );
+    assert_eq!(
+        methods.last().map(String::as_str),
+        Some("PATCH"),
+        "{methods:?}"
+    );
+    assert_eq!(forge.marked().len(), 1);
+    assert_eq!(
+        forge.marked()[0]["id"],
+        marked[0]["id"],
+        "the same comment, updated"
+    );
+    assert!(forge.requests().iter().all(|r| r["authorized"] == true));
+    assert!(
+        forge
+            .requests()
+            .iter()
+            .any(|r| r["query"].as_str().unwrap().contains("page=2")),
+        "the second page was read"
+    );
+    assert!(!stderr.contains(FORGE_TOKEN) && !stdout.contains(FORGE_TOKEN));
+}
+
+#[test]
+fn the_comment_script_skips_what_is_not_a_pull_request_and_cuts_long_reports() {
+    if !comment_tools() {
+        return;
+    }
+    let Some(forge) = FakeForge::start(0) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.md");
+    std::fs::write(&report, "## ECR scan gate: ✅ pass\n").unwrap();
+    let push = dir.path().join("push.json");
+    std::fs::write(&push, r#"{"ref": "refs/heads/main"}"#).unwrap();
+    let (code, log) = comment("github", &report, &github_env(&forge, &push));
+    assert_eq!(code, 0, "{log}");
+    assert!(log.contains("::notice::not a pull request"), "{log}");
+    let mut no_mr = gitlab_env(&forge);
+    no_mr.retain(|(k, _)| *k != "CI_MERGE_REQUEST_IID");
+    let (code, log) = comment("gitlab", &report, &no_mr);
+    assert_eq!(code, 0, "{log}");
+    assert!(log.contains("not a merge request"), "{log}");
+    assert!(forge.requests().is_empty(), "no request at all");
+
+    // Over the limit (multi-byte characters, so bytes are not characters): cut with a pointer.
+    let pr = dir.path().join("pr.json");
+    std::fs::write(&pr, r#"{"pull_request": {"number": 7}}"#).unwrap();
+    let line = "| 🟥 critical | CVE-2026-0001 | openssl | 3.0.1 | 3.0.2 | violation | é |\n";
+    std::fs::write(&report, line.repeat(2_000_000 / line.len())).unwrap();
+    for (forge_name, env, limit, pointer) in [
+        (
+            "github",
+            github_env(&forge, &pr),
+            65_536,
+            "https://github.example/owner/repo/actions/runs/4242",
+        ),
+        (
+            "gitlab",
+            gitlab_env(&forge),
+            1_000_000,
+            "https://gitlab.example/p/-/jobs/9",
+        ),
+    ] {
+        let (code, log) = comment(forge_name, &report, &env);
+        assert_eq!(code, 0, "{forge_name}: {log}");
+        assert!(!log.contains(FORGE_TOKEN), "{log}");
+        let marked = forge.marked();
+        let body = marked.last().unwrap()["body"].as_str().unwrap().to_string();
+        let chars = body.chars().count();
+        assert!(
+            chars <= limit && chars > limit - 200,
+            "{forge_name}: {chars} characters"
+        );
+        assert!(
+            body.ends_with(&format!(
+                "the full report is in the job summary of {pointer}.*"
+            )),
+            "{}",
+            &body[body.len() - 300..]
+        );
+    }
+
+    // A wrong token is refused: the script fails (the action warns), and prints no token.
+    let mut wrong = github_env(&forge, &pr);
+    wrong[0].1 = "ghs_wrong".to_string();
+    let (code, log) = comment("github", &report, &wrong);
+    assert_eq!(code, 1, "{log}");
+    assert!(
+        log.contains("HTTP 401") && !log.contains("ghs_wrong"),
+        "{log}"
+    );
+}
+
+#[test]
+fn the_gitlab_note_is_posted_once_then_updated_in_place() {
+    if !comment_tools() {
+        return;
+    }
+    let Some(forge) = FakeForge::start(150) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.md");
+    for verdict in ["❌ fail", "✅ pass"] {
+        std::fs::write(&report, format!("## ECR scan gate: {verdict}\n")).unwrap();
+        let (code, log) = comment("gitlab", &report, &gitlab_env(&forge));
+        assert_eq!(code, 0, "{log}");
+        assert!(!log.contains(FORGE_TOKEN), "{log}");
+    }
+    let methods = forge.methods();
+    assert_eq!(
+        methods.iter().filter(|m| *m == "POST").count(),
+        1,
+        "{methods:?}"
+    );
+    assert_eq!(
+        methods.last().map(String::as_str),
+        Some("PUT"),
+        "{methods:?}"
+    );
+    let marked = forge.marked();
+    assert_eq!(marked.len(), 1);
+    assert!(
+        marked[0]["body"].as_str().unwrap().contains("✅ pass"),
+        "the note stays current"
+    );
+    assert!(forge
+        .requests()
+        .iter()
+        .any(|r| r["query"].as_str().unwrap().contains("page=2")));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn gitlab_template_promotes_on_pass_writes_dotenv_and_posts_the_note() {
+    if tool("gitlab-ci-local").is_none() || !comment_tools() {
+        return;
+    }
+    let Some(forge) = FakeForge::start(0) else {
+        return;
+    };
+    let (fake, digest) = fake_that_passes_and_promotes().await;
+    let project = gitlab_project();
+    let path = project.path().to_path_buf();
+    let endpoint = fake.uri();
+    let variables = [
+        "ECR_SCAN_GATE_PROMOTE_TAG=staging".to_string(),
+        "ECR_SCAN_GATE_MR_NOTE=true".to_string(),
+        format!(
+            "ECR_SCAN_GATE_COMMENT_SCRIPT={}",
+            root().join("ci/comment.sh").display()
+        ),
+        format!("GITLAB_TOKEN={FORGE_TOKEN}"),
+        format!("CI_API_V4_URL={}/api/v4", forge.url),
+        "CI_PROJECT_ID=42".to_string(),
+        "CI_MERGE_REQUEST_IID=7".to_string(),
+    ];
+    let out = tokio::task::spawn_blocking({
+        let (path, endpoint) = (path.clone(), endpoint.clone());
+        move || {
+            let vars: Vec<&str> = variables.iter().map(String::as_str).collect();
+            gitlab_ci_local(&path, &endpoint, &vars)
+        }
+    })
+    .await
+    .unwrap();
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{log}");
+    let puts = fake.calls("PutImage").await;
+    assert_eq!(puts.len(), 1, "{log}");
+    assert_eq!(puts[0]["imageDigest"], digest.as_str());
+    let dotenv = std::fs::read_to_string(
+        path.join(".gitlab-ci-local/artifacts/ecr-scan-gate/ecr-scan-gate.env"),
+    )
+    .or_else(|_| std::fs::read_to_string(path.join("ecr-scan-gate.env")))
+    .unwrap_or_else(|e| panic!("no dotenv ({e}):\n{log}"));
+    assert_eq!(dotenv, "ECR_SCAN_GATE_PROMOTED=staging\n");
+    let marked = forge.marked();
+    assert_eq!(marked.len(), 1, "{log}");
+    assert!(marked[0]["body"]
+        .as_str()
+        .unwrap()
+        .contains("promoted app/web:staging"));
+    assert!(!log.contains(FORGE_TOKEN), "{log}");
 }

@@ -60,6 +60,15 @@ impl Clients {
         })
     }
 
+    /// The client of an image's region (`None`: the default region), the one it was judged
+    /// through; `None` for a region no client was built for.
+    pub fn for_region(&self, region: Option<&str>) -> Option<SdkScanApi> {
+        region
+            .or(self.default_region.as_deref())
+            .and_then(|r| self.by_region.get(r))
+            .cloned()
+    }
+
     /// The client for the reference's region.
     pub fn for_ref(&self, reference: &Reference) -> SdkScanApi {
         let region = reference

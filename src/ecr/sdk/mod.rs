@@ -12,7 +12,9 @@ use aws_sdk_ecr::Client;
 
 pub use client::{AwsSettings, Clients};
 
-use super::api::{ApiError, FindingsPage, ImageDetail, Manifest, RegistryScanning, ScanApi};
+use super::api::{
+    ApiError, FindingsPage, ImageDetail, Manifest, RegistryScanning, ScanApi, MANIFEST_TYPES,
+};
 use crate::findings::{Image, ScanKind};
 
 /// Basic scans accept up to 1000 per page; enhanced ones return at most 100 whatever we ask.
@@ -85,14 +87,14 @@ impl ScanApi for SdkScanApi {
         convert::findings_page(output, image)
     }
 
-    async fn manifest(&self, image: &Image, media_types: &[&str]) -> Result<Manifest, ApiError> {
+    async fn manifest(&self, image: &Image) -> Result<Manifest, ApiError> {
         let output = self
             .client
             .batch_get_image()
             .repository_name(&image.repository)
             .set_registry_id(image.registry_id.clone())
             .image_ids(identifier(image))
-            .set_accepted_media_types(Some(media_types.iter().map(|s| s.to_string()).collect()))
+            .set_accepted_media_types(Some(MANIFEST_TYPES.iter().map(|s| s.to_string()).collect()))
             .send()
             .await
             .map_err(errors::from_sdk)?;
@@ -109,7 +111,7 @@ impl ScanApi for SdkScanApi {
         let found = output.images().first();
         let body = found.and_then(|i| i.image_manifest()).ok_or_else(|| {
             ApiError::BadAnswer(format!(
-                "ecr:BatchGetImage returned no manifest for the image index {image}"
+                "ecr:BatchGetImage returned no manifest for {image}: an empty answer is never a pass"
             ))
         })?;
         Ok(Manifest {
@@ -118,6 +120,26 @@ impl ScanApi for SdkScanApi {
                 .and_then(|i| i.image_manifest_media_type())
                 .map(str::to_string),
         })
+    }
+
+    async fn put_image(
+        &self,
+        image: &Image,
+        tag: &str,
+        manifest: &Manifest,
+    ) -> Result<(), ApiError> {
+        self.client
+            .put_image()
+            .repository_name(&image.repository)
+            .set_registry_id(image.registry_id.clone())
+            .image_tag(tag)
+            .image_manifest(&manifest.body)
+            .set_image_manifest_media_type(manifest.media_type.clone())
+            .set_image_digest(image.digest.clone())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(errors::from_sdk)
     }
 
     async fn start_scan(&self, image: &Image) -> Result<(), ApiError> {
