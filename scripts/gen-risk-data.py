@@ -18,18 +18,16 @@ KEV_ENTRIES = 1_400
 
 
 def cve_ids():
-    """Every CVE id of the benchmark findings first, then older ids up to ROWS."""
-    seen = []
-    for year in range(2020, 2027):
-        for n in range(10_000, 100_000):
-            seen.append(f"CVE-{year}-{n}")
+    """Every CVE id gen-large-fixture.py writes (same formulas), then older ids up to ROWS."""
+    ids = [f"CVE-20{20 + i % 7}-{10000 + i}" for i in range(50_000)]
+    ids += [f"CVE-20{20 + i % 7}-{50000 + i}" for i in range(50_000)]
     year, n = 1999, 1
-    while len(seen) < ROWS:
-        seen.append(f"CVE-{year}-{n:04d}")
+    while len(ids) < ROWS:
+        ids.append(f"CVE-{year}-{n:04d}")
         n += 1
-        if n > 12_000:
+        if n > 9_000:
             year, n = year + 1, 1
-    return seen[:ROWS]
+    return ids[:ROWS]
 
 
 def main():

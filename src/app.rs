@@ -86,14 +86,36 @@ fn check(args: CheckArgs, color: bool, quiet: bool) -> Result<Outcome, Error> {
         !tags.is_empty(),
     )?;
     let baseline = match &args.baseline_image {
-        Some(reference) => {
-            let images = Live::connect(std::slice::from_ref(reference), &args.aws, wait, false)?
-                .gather(Mode::Check);
-            Some((format!("image {reference}"), images))
-        }
+        Some(reference) => Some((
+            format!("image {reference}"),
+            Live::connect(std::slice::from_ref(reference), &args.aws, wait, false)?,
+        )),
         None => None,
     };
-    let mut images = live.gather(Mode::Check);
+    // The baseline is read alongside the images, within the same --timeout.
+    let (mut images, baseline) = std::thread::scope(|scope| {
+        let baseline = baseline.as_ref().map(|(origin, base)| {
+            (
+                origin.clone(),
+                scope.spawn(move || base.gather(Mode::Check)),
+            )
+        });
+        let images = live.gather(Mode::Check);
+        let baseline = baseline.map(|(origin, reading)| {
+            let images = reading.join().unwrap_or_else(|_| {
+                vec![ScannedImage::failed(
+                    Default::default(),
+                    Source::Ecr {
+                        reference: origin.clone(),
+                    },
+                    None,
+                    ImageError::aws("reading the baseline image stopped unexpectedly"),
+                )]
+            });
+            (origin, images)
+        });
+        (images, baseline)
+    });
     if let Some((origin, baseline)) = baseline {
         // Without the baseline nothing can be called pre-existing: judging anyway would fail
         // every image on old debt, so each image carries the baseline's error instead.

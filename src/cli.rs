@@ -274,7 +274,7 @@ pub struct PolicyArgs {
     pub epss: Option<PathBuf>,
     /// A finding with an EPSS probability at or above P (0 to 1) violates whatever its severity
     #[arg(long, value_name = "P", env = "ECR_SCAN_GATE_FAIL_ON_EPSS", value_parser = file::parse_probability)]
-    pub fail_on_epss: Option<f32>,
+    pub fail_on_epss: Option<f64>,
     /// A finding Amazon Inspector knows an exploit for, at or above SEVERITY, violates
     #[arg(
         long,

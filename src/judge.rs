@@ -61,10 +61,14 @@ pub fn evaluate(images: Vec<ScannedImage>, policy: &Policy, today: Date) -> Eval
             ));
         }
     }
-    let stale = |what: &str, path: &str, date: Option<Date>| {
-        date.filter(|d| today - *d > STALE_AFTER).map(|d| {
-            format!("{what} {path} is from {d}, more than 30 days ago: download a current one")
-        })
+    let stale = |what: &str, path: &str, date: Option<Date>| match date {
+        Some(d) if today - d > STALE_AFTER => Some(format!(
+            "{what} {path} is from {d}, more than 30 days ago: download a current one"
+        )),
+        Some(_) => None,
+        None => Some(format!(
+            "{what} {path} carries no date, so how old it is cannot be told: download a current one"
+        )),
     };
     if let Some(kev) = &policy.kev {
         warnings.extend(stale("the KEV catalog", &kev.path, kev.released));
@@ -149,6 +153,16 @@ fn judge_image(
         .baseline
         .as_ref()
         .map(|b| format!("also in the baseline {}", b.origin).into());
+    let baseline_here = policy
+        .baseline
+        .as_ref()
+        .and_then(|b| b.for_repository(&image.repository));
+    if let (Some(baseline), None) = (&policy.baseline, baseline_here) {
+        warnings.push(format!(
+            "the baseline {} has no image of {}: every finding counts as new",
+            baseline.origin, image.repository
+        ));
+    }
 
     let mut closed = 0;
     // Exemptions, the baseline and escalations are decided per finding; threshold and
@@ -161,8 +175,8 @@ fn judge_image(
         }
         let severity = policy.effective_severity(&finding);
         let exempt = first_exemption(&finding, &image, policy, today, used, &mut warnings);
-        let baseline = policy.baseline.as_ref().map(|b| {
-            if b.contains(&finding) {
+        let baseline = policy.baseline.as_ref().map(|_| {
+            if baseline_here.is_some_and(|b| b.contains(&finding)) {
                 BaselineState::Unchanged
             } else {
                 BaselineState::New
@@ -369,6 +383,9 @@ fn first_exemption(
     used: &mut Used,
     warnings: &mut Vec<String>,
 ) -> Option<Decision> {
+    // Consulted even when an allow entry wins, so a statement still in use is never called
+    // unused.
+    let statement = policy.vex.latest(finding, image, &mut used.vex);
     let mut expired_match = None;
     for (i, entry) in policy.allow.iter().enumerate() {
         if !entry.matches(finding, &image.repository) {
@@ -389,10 +406,8 @@ fn first_exemption(
             entry.expires.map(|d| d.to_string()).unwrap_or_default()
         ));
     }
-    if let Some(statement) = policy.vex.latest(finding, image, &mut used.vex) {
-        if statement.status.allows() {
-            return Some((State::Allowed, statement.reason.clone()));
-        }
+    if let Some(statement) = statement.filter(|s| s.status.allows()) {
+        return Some((State::Allowed, statement.reason.clone()));
     }
     if finding.status == FindingStatus::Suppressed {
         return Some((State::Allowed, "suppressed in Amazon Inspector".into()));
@@ -1107,5 +1122,43 @@ mod tests {
         assert!(policy.could_violate(Severity::Medium) && !policy.could_violate(Severity::Low));
         policy.kev = Some(with_kev(&[]));
         assert!(policy.could_violate(Severity::Low));
+    }
+
+    #[test]
+    fn an_image_the_baseline_has_no_repository_for_is_all_new_with_a_warning() {
+        let baseline = crate::policy::baseline::Baseline::from_images(
+            "prod.json".into(),
+            &[
+                scanned(
+                    "app/a",
+                    ScanKind::Enhanced,
+                    vec![finding("OLD", "HIGH", "p", Fix::Yes)],
+                ),
+                scanned(
+                    "app/b",
+                    ScanKind::Enhanced,
+                    vec![finding("OLD", "HIGH", "p", Fix::Yes)],
+                ),
+            ],
+        );
+        let policy = Policy {
+            baseline: Some(baseline),
+            ..Policy::default()
+        };
+        let eval = evaluate(
+            vec![scanned(
+                "app/c",
+                ScanKind::Enhanced,
+                vec![finding("OLD", "HIGH", "p", Fix::Yes)],
+            )],
+            &policy,
+            TODAY,
+        );
+        assert_eq!(eval.images[0].findings[0].state, State::Violation);
+        assert!(
+            eval.images[0].warnings[0].contains("has no image of app/c"),
+            "{:?}",
+            eval.images[0].warnings
+        );
     }
 }

@@ -199,6 +199,7 @@ impl EnhancedRecord {
             .map(|d| {
                 let mut related = std::mem::take(&mut d.related_vulnerabilities);
                 related.retain(|a| !a.trim().is_empty() && !a.eq_ignore_ascii_case(&id));
+                related.sort_unstable();
                 related.dedup();
                 related
             })

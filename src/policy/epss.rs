@@ -15,9 +15,9 @@ use crate::timestamp::parse_date;
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct EpssScore {
     /// Probability of exploitation in the next 30 days, 0 to 1.
-    pub probability: f32,
+    pub probability: f64,
     /// Where it ranks among all scored CVEs, 0 to 1.
-    pub percentile: f32,
+    pub percentile: f64,
 }
 
 impl EpssScore {
@@ -44,7 +44,8 @@ pub struct Epss {
     pub score_date: Option<Date>,
     /// `model_version` from the comment line.
     pub model: Option<String>,
-    // CVE-YYYY-N packed as year << 32 | N: 300,000 rows without 300,000 strings.
+    // CVE-YYYY-N packed as year << 32 | N: 300,000 rows without 300,000 strings. Scores stay
+    // f64 parsed from the text, so reports print 0.42018, not its nearest f32.
     scores: HashMap<u64, EpssScore>,
 }
 
@@ -152,7 +153,7 @@ impl Epss {
                 .ok_or_else(|| problem(n, 1, format!("`{}` is not a CVE id", cut(cve))))?;
             let number = |text: &str, column: usize, what: &str| {
                 text.trim()
-                    .parse::<f32>()
+                    .parse::<f64>()
                     .ok()
                     .filter(|p| (0.0..=1.0).contains(p))
                     .ok_or_else(|| {

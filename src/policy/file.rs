@@ -35,7 +35,7 @@ pub struct PolicyFile {
     /// `epss`: the FIRST EPSS daily CSV, relative to the policy file.
     pub epss: Option<PathBuf>,
     /// `fail-on-epss`: an EPSS probability at or above it violates.
-    pub fail_on_epss: Option<f32>,
+    pub fail_on_epss: Option<f64>,
     /// `fail-on-exploitable`: an exploitable finding at or above it violates.
     pub fail_on_exploitable: Option<Severity>,
 }
@@ -110,6 +110,29 @@ impl ConfigError {
         }
     }
 
+    /// serde_json's error in `inner`, a part of `text` starting at byte `start`, placed in the
+    /// whole file.
+    pub fn json_at(
+        path: impl fmt::Display,
+        text: &str,
+        start: usize,
+        inner: &str,
+        error: &serde_json::Error,
+        what: &str,
+    ) -> Self {
+        let line_start: usize = inner
+            .split_inclusive('\n')
+            .take(error.line().saturating_sub(1))
+            .map(str::len)
+            .sum();
+        let at = (line_start + error.column().saturating_sub(1)).min(inner.len());
+        let mut located = ConfigError::json(path, error, what);
+        let (line, column) = line_column(text, start + at);
+        located.problems[0].line = line;
+        located.problems[0].column = column;
+        located
+    }
+
     /// serde_json's error, its position moved up front; `what` says what the file should be.
     pub fn json(path: impl fmt::Display, error: &serde_json::Error, what: &str) -> Self {
         let message = error.to_string();
@@ -132,11 +155,21 @@ impl ConfigError {
     }
 }
 
+/// Where `inner` (a slice of `text`, as serde_json's `RawValue` borrows it) starts in `text`.
+pub(crate) fn offset_of(text: &str, inner: &str) -> usize {
+    (inner.as_ptr() as usize).saturating_sub(text.as_ptr() as usize)
+}
+
 /// Reads a risk-data file named by the policy (KEV, EPSS, VEX, baseline) whole; an unreadable
 /// one is a configuration error naming it.
 pub fn read_input(path: &Path, what: &str) -> Result<Vec<u8>, ConfigError> {
-    std::fs::read(path)
-        .map_err(|e| ConfigError::whole(path.display(), format!("cannot read {what}: {e}")))
+    let mut bytes = std::fs::read(path)
+        .map_err(|e| ConfigError::whole(path.display(), format!("cannot read {what}: {e}")))?;
+    // Editors on Windows save a byte-order mark in front; it is not part of the data.
+    if bytes.starts_with(b"\xEF\xBB\xBF") {
+        bytes.drain(..3);
+    }
+    Ok(bytes)
 }
 
 /// Reads and validates a policy file; an unreadable file is one problem at line 0.
@@ -271,7 +304,7 @@ impl FileChecker<'_> {
         }
     }
 
-    fn probability(&mut self, value: &Value<'_>) -> Option<f32> {
+    fn probability(&mut self, value: &Value<'_>) -> Option<f64> {
         let number = match value.get_ref() {
             DeValue::Float(f) => f.as_str().replace('_', "").parse::<f64>().ok(),
             DeValue::Integer(i) => i.as_str().replace('_', "").parse::<f64>().ok(),
@@ -471,8 +504,8 @@ pub(crate) fn shorten(text: &str, max: usize) -> String {
 }
 
 /// An EPSS probability threshold, `0` to `1` inclusive.
-pub fn parse_probability(text: &str) -> Result<f32, String> {
-    match text.trim().parse::<f32>() {
+pub fn parse_probability(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
         Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
         _ => Err(format!(
             "`{text}` is not a probability from 0 to 1 (EPSS scores are probabilities, e.g. 0.1)"

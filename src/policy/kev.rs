@@ -33,7 +33,7 @@ pub struct Kev {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Feed {
-    date_released: Option<String>,
+    date_released: Option<Day>,
     vulnerabilities: Vec<FeedEntry>,
 }
 
@@ -42,8 +42,18 @@ struct Feed {
 struct FeedEntry {
     #[serde(rename = "cveID")]
     cve_id: String,
-    date_added: String,
+    date_added: Day,
     known_ransomware_campaign_use: Option<String>,
+}
+
+/// A date checked while parsing, so a bad one is reported at its line and column.
+struct Day(Date);
+
+impl<'de> Deserialize<'de> for Day {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        parse_date(&text).map(Day).map_err(serde::de::Error::custom)
+    }
 }
 
 const WHAT: &str = "the CISA KEV catalog JSON (known_exploited_vulnerabilities.json)";
@@ -61,13 +71,8 @@ impl Kev {
             serde_json::from_slice(bytes).map_err(|e| ConfigError::json(path, &e, WHAT))?;
         let mut entries = HashMap::with_capacity(feed.vulnerabilities.len());
         let mut newest = None;
-        for (i, entry) in feed.vulnerabilities.into_iter().enumerate() {
-            let date_added = parse_date(&entry.date_added).map_err(|e| {
-                ConfigError::whole(
-                    path,
-                    format!("vulnerabilities[{i}] ({}): dateAdded {e}", entry.cve_id),
-                )
-            })?;
+        for entry in feed.vulnerabilities {
+            let Day(date_added) = entry.date_added;
             newest = newest.max(Some(date_added));
             entries.insert(
                 entry.cve_id.trim().to_ascii_uppercase(),
@@ -79,13 +84,7 @@ impl Kev {
                 },
             );
         }
-        let released = match feed.date_released {
-            Some(text) => Some(
-                parse_date(&text)
-                    .map_err(|e| ConfigError::whole(path, format!("dateReleased {e}")))?,
-            ),
-            None => newest,
-        };
+        let released = feed.date_released.map(|Day(d)| d).or(newest);
         Ok(Kev {
             path: path.to_string(),
             released,
@@ -157,7 +156,10 @@ mod tests {
             "kev.json",
         )
         .unwrap_err();
-        assert!(err.to_string().contains("dateAdded"), "{err}");
+        assert!(
+            err.to_string().starts_with("kev.json:1:") && err.to_string().contains("yesterday"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -152,7 +152,7 @@ pub struct Policy {
     /// EPSS scores, shown on findings and used by `fail_on_epss`.
     pub epss: Option<epss::Epss>,
     /// A judged finding with an EPSS probability at or above this violates.
-    pub fail_on_epss: Option<f32>,
+    pub fail_on_epss: Option<f64>,
     /// A judged finding Inspector marks exploitable, at or above this severity, violates.
     pub fail_on_exploitable: Option<Severity>,
     /// Findings already in the baseline are pre-existing, not violations (unless escalated).
@@ -195,7 +195,7 @@ pub struct Overrides {
     /// `--epss`, over the file's.
     pub epss: Option<PathBuf>,
     /// `--fail-on-epss`, over the file's.
-    pub fail_on_epss: Option<f32>,
+    pub fail_on_epss: Option<f64>,
     /// `--fail-on-exploitable`, over the file's.
     pub fail_on_exploitable: Option<Severity>,
     /// `--baseline`: a JSON report of this tool.

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use time::OffsetDateTime;
 
-use super::file::{line_column, read_input, ConfigError};
+use super::file::{line_column, offset_of, read_input, ConfigError};
 use crate::findings::{Finding, Image};
 use crate::timestamp::parse_instant;
 
@@ -81,15 +81,20 @@ enum Target {
         path: String,
         registry: Option<(String, String)>,
     },
-    /// Not an OCI image purl: matches no image.
+    /// Not an OCI image purl, or an image in a registry other than ECR: matches no image.
     Other,
 }
 
 #[derive(Clone, Debug)]
 struct Product {
     target: Target,
-    /// Package names the statement is limited to; empty means the whole image.
-    subcomponents: Vec<String>,
+    /// `tag`, `arch` and `os` qualifiers: the image must have them too.
+    tag: Option<String>,
+    arch: Option<String>,
+    os: Option<String>,
+    /// Package names the statement is limited to; empty means the whole image. A
+    /// subcomponent that names no package (`None`) matches none, never the whole image.
+    subcomponents: Vec<Option<String>>,
 }
 
 /// One statement, with where it was written.
@@ -120,10 +125,21 @@ pub struct Vex {
 struct RawDocument<'a> {
     #[serde(rename = "@context")]
     context: String,
-    timestamp: Option<String>,
-    last_updated: Option<String>,
+    timestamp: Option<Instant>,
     #[serde(borrow)]
     statements: Vec<&'a RawValue>,
+}
+
+/// A timestamp checked while parsing, so a bad one is reported at its line and column.
+struct Instant(OffsetDateTime);
+
+impl<'de> Deserialize<'de> for Instant {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        parse_instant(&text)
+            .map(Instant)
+            .map_err(serde::de::Error::custom)
+    }
 }
 
 #[derive(Deserialize)]
@@ -135,8 +151,8 @@ struct RawStatement {
     justification: Option<Justification>,
     impact_statement: Option<String>,
     status_notes: Option<String>,
-    timestamp: Option<String>,
-    last_updated: Option<String>,
+    timestamp: Option<Instant>,
+    last_updated: Option<Instant>,
 }
 
 #[derive(Deserialize)]
@@ -188,6 +204,15 @@ impl Vex {
         })?;
         let doc: RawDocument =
             serde_json::from_str(text).map_err(|e| ConfigError::json(path, &e, WHAT))?;
+        if doc.context.starts_with("https://openvex.dev/ns/v0.0") {
+            return Err(ConfigError::whole(
+                path,
+                format!(
+                    "@context `{}` is OpenVEX 0.0.x: write OpenVEX 0.2 (@context https://openvex.dev/ns/v0.2.0)",
+                    super::file::shorten(&doc.context, 80)
+                ),
+            ));
+        }
         if !doc.context.starts_with("https://openvex.dev/ns") {
             return Err(ConfigError::whole(
                 path,
@@ -197,30 +222,18 @@ impl Vex {
                 ),
             ));
         }
-        let doc_time = match doc.last_updated.or(doc.timestamp) {
-            Some(t) => Some(parse_instant(&t).map_err(|e| ConfigError::whole(path, e))?),
-            None => None,
-        };
+        // A statement without a time of its own has its document's `timestamp` (OpenVEX 0.2).
+        let doc_time = doc.timestamp.map(|Instant(t)| t);
         for raw in doc.statements {
             // Where the statement starts in the file, so every message points into it.
-            let start = raw.get().as_ptr() as usize - text.as_ptr() as usize;
+            let start = offset_of(text, raw.get());
             let at = |message: String| ConfigError::at(path, text, start, message);
-            let statement: RawStatement = serde_json::from_str(raw.get()).map_err(|e| {
-                let inner = offset_in(raw.get(), e.line(), e.column());
-                let mut error = ConfigError::json(path, &e, WHAT);
-                let (line, column) = line_column(text, start + inner);
-                error.problems[0].line = line;
-                error.problems[0].column = column;
-                error
-            })?;
+            let statement: RawStatement = serde_json::from_str(raw.get())
+                .map_err(|e| ConfigError::json_at(path, text, start, raw.get(), &e, WHAT))?;
             let (line, column) = line_column(text, start);
             let origin = format!("{path}:{line}:{column}");
-            let time = match statement
-                .last_updated
-                .as_deref()
-                .or(statement.timestamp.as_deref())
-            {
-                Some(t) => parse_instant(t).map_err(at)?,
+            let time = match statement.last_updated.or(statement.timestamp) {
+                Some(Instant(t)) => t,
                 None => doc_time.ok_or_else(|| {
                     at("the statement has no timestamp and neither has its document".to_string())
                 })?,
@@ -313,37 +326,63 @@ impl Vex {
 
 impl Product {
     fn covers(&self, finding: &Finding, image: &Image) -> bool {
-        let image_matches = match &self.target {
-            Target::Digest(digest) => [&image.digest, &image.index_digest]
-                .into_iter()
-                .flatten()
-                .any(|d| d.eq_ignore_ascii_case(digest)),
-            Target::Repository { path, registry } => {
-                *path == image.repository
-                    && registry.as_ref().is_none_or(|(account, region)| {
-                        image.registry_id.as_ref().is_none_or(|a| a == account)
-                            && image.region.as_ref().is_none_or(|r| r == region)
-                    })
-            }
-            Target::Other => false,
-        };
+        // `linux/arm64/v8`: os, then architecture.
+        let mut platform = image.platform.as_deref().unwrap_or("").split('/');
+        let (os, arch) = (platform.next(), platform.next());
+        let qualifiers_match = self
+            .tag
+            .as_ref()
+            .is_none_or(|t| image.tag.as_ref() == Some(t))
+            && self.os.as_deref().is_none_or(|o| os == Some(o))
+            && self.arch.as_deref().is_none_or(|a| arch == Some(a));
+        let image_matches = qualifiers_match
+            && match &self.target {
+                Target::Digest(digest) => [&image.digest, &image.index_digest]
+                    .into_iter()
+                    .flatten()
+                    .any(|d| d.eq_ignore_ascii_case(digest)),
+                Target::Repository { path, registry } => {
+                    *path == image.repository
+                        && registry.as_ref().is_none_or(|(account, region)| {
+                            image.registry_id.as_ref().is_none_or(|a| a == account)
+                                && image.region.as_ref().is_none_or(|r| r == region)
+                        })
+                }
+                Target::Other => false,
+            };
         image_matches
             && (self.subcomponents.is_empty()
                 || (!finding.packages.is_empty()
                     && finding
                         .package_names()
-                        .all(|n| self.subcomponents.iter().any(|s| s == n))))
+                        .all(|n| self.subcomponents.iter().any(|s| s.as_deref() == Some(n)))))
     }
 }
 
 fn product(raw: RawProduct) -> Product {
-    let purl = raw.identifiers.and_then(|i| i.purl).or(raw.id);
+    let purl = raw
+        .identifiers
+        .and_then(|i| i.purl)
+        .or(raw.id)
+        .and_then(|p| parse_purl(&p));
+    let qualifier = |key: &str| {
+        purl.as_ref()?
+            .qualifiers
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+    };
     Product {
-        target: purl.as_deref().map(oci_target).unwrap_or(Target::Other),
+        tag: qualifier("tag"),
+        arch: qualifier("arch"),
+        os: qualifier("os"),
+        target: purl.as_ref().map(oci_target).unwrap_or(Target::Other),
+        // Package names only: versions in package purls are not compared (Inspector writes
+        // epochs and releases its own way).
         subcomponents: raw
             .subcomponents
             .into_iter()
-            .filter_map(|c| {
+            .map(|c| {
                 let id = c.identifiers.and_then(|i| i.purl).or(c.id)?;
                 Some(purl_name(&id).unwrap_or(id))
             })
@@ -371,8 +410,13 @@ fn parse_purl(text: &str) -> Option<Purl> {
         .then(|| &rest[4..])?;
     let rest = rest.split('#').next()?;
     let (main, qualifiers) = rest.split_once('?').unwrap_or((rest, ""));
-    let (main, version) = match main.rsplit_once('@') {
-        Some((main, version)) => (main, Some(decode(version))),
+    // The version follows the name: an `@` before the last `/` is an npm scope.
+    let name_start = main.rfind('/').map_or(0, |i| i + 1);
+    let (main, version) = match main[name_start..].find('@') {
+        Some(at) => (
+            &main[..name_start + at],
+            Some(decode(&main[name_start + at + 1..])),
+        ),
         None => (main, None),
     };
     let mut segments = main
@@ -402,24 +446,32 @@ fn purl_name(text: &str) -> Option<String> {
     parse_purl(text)?.path.pop()
 }
 
-fn oci_target(text: &str) -> Target {
-    let Some(purl) = parse_purl(text).filter(|p| p.kind == "oci") else {
+fn oci_target(purl: &Purl) -> Target {
+    if purl.kind != "oci" {
         return Target::Other;
-    };
-    if let Some(version) = purl.version {
+    }
+    if let Some(version) = &purl.version {
         return Target::Digest(version.to_ascii_lowercase());
     }
     let repository_url = purl
         .qualifiers
         .iter()
         .find(|(k, _)| k == "repository_url")
-        .map(|(_, v)| v.trim_end_matches('/'));
-    match repository_url.and_then(|u| u.split_once('/')) {
-        // `repository_url` holds the registry host and the whole repository path.
-        Some((host, path)) => Target::Repository {
-            path: path.to_string(),
-            registry: ecr_host(host),
+        .map(|(_, v)| {
+            let v = v.trim_end_matches('/');
+            v.split_once("://").map_or(v, |(_, rest)| rest)
+        });
+    match repository_url.map(|u| u.split_once('/')) {
+        // `repository_url` holds the registry host and the whole repository path; an image
+        // in another registry is not one ECR scanned.
+        Some(Some((host, path))) => match ecr_host(host) {
+            Some(registry) => Target::Repository {
+                path: path.to_string(),
+                registry: Some(registry),
+            },
+            None => Target::Other,
         },
+        Some(None) => Target::Other,
         None => Target::Repository {
             path: purl.path.join("/"),
             registry: None,
@@ -427,23 +479,14 @@ fn oci_target(text: &str) -> Target {
     }
 }
 
-/// `<account>.dkr.ecr.<region>.amazonaws.com` as (account, region).
+/// `<account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]` as (account, region).
 fn ecr_host(host: &str) -> Option<(String, String)> {
     let mut parts = host.split('.');
     let account = parts.next()?;
-    (parts.next()? == "dkr" && parts.next()? == "ecr").then_some(())?;
+    let ecr = parts.next()? == "dkr" && matches!(parts.next()?, "ecr" | "ecr-fips");
     let region = parts.next()?;
-    Some((account.to_string(), region.to_string()))
-}
-
-/// The byte offset of serde_json's 1-based line and column within `text`.
-fn offset_in(text: &str, line: usize, column: usize) -> usize {
-    let line_start: usize = text
-        .split_inclusive('\n')
-        .take(line.saturating_sub(1))
-        .map(str::len)
-        .sum();
-    (line_start + column.saturating_sub(1)).min(text.len())
+    (ecr && account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| (account.to_string(), region.to_string()))
 }
 
 #[cfg(test)]
@@ -611,5 +654,99 @@ mod tests {
             .add(b"{\"statements\": [}", "v.json")
             .unwrap_err();
         assert!(err.to_string().starts_with("v.json:1:"), "{err}");
+    }
+
+    #[test]
+    fn qualifiers_registries_and_index_digests_narrow_or_widen_as_written() {
+        let one = |product: &str| {
+            vex(&doc(&format!(
+                r#"{{"vulnerability": {{"name": "CVE-1"}}, "status": "fixed", "products": [{product}]}}"#
+            )))
+        };
+        let f = finding("CVE-1", "p");
+        let amd64 = Image {
+            platform: Some("linux/amd64".into()),
+            index_digest: Some(DIGEST.into()),
+            digest: Some(format!("sha256:{}", "1".repeat(64))),
+            tag: Some("v1".into()),
+            ..image()
+        };
+        // A digest purl of the index covers each of its platform images.
+        assert!(status_of(
+            &one(&format!(r#"{{"@id": "pkg:oci/web@{DIGEST}"}}"#)),
+            &f,
+            &amd64
+        )
+        .is_some());
+        let by_arch = one(&format!(r#"{{"@id": "pkg:oci/web@{DIGEST}?arch=arm64"}}"#));
+        assert!(
+            status_of(&by_arch, &f, &amd64).is_none(),
+            "an arm64 statement is not about amd64"
+        );
+        let arm64 = Image {
+            platform: Some("linux/arm64/v8".into()),
+            ..amd64.clone()
+        };
+        assert!(status_of(&by_arch, &f, &arm64).is_some());
+        let by_tag = one(r#"{"@id": "pkg:oci/app/web?tag=v2"}"#);
+        assert!(status_of(&by_tag, &f, &amd64).is_none(), "tag v2 is not v1");
+        // Other registries are other images; an ECR URL may carry a scheme, or be FIPS.
+        let public = one(r#"{"@id": "pkg:oci/web?repository_url=public.ecr.aws/x/app/web"}"#);
+        assert!(status_of(&public, &f, &image()).is_none());
+        let scheme = one(
+            r#"{"@id": "pkg:oci/web?repository_url=https%3A%2F%2F123456789012.dkr.ecr-fips.us-east-1.amazonaws.com%2Fapp%2Fweb"}"#,
+        );
+        assert!(status_of(&scheme, &f, &image()).is_some());
+    }
+
+    #[test]
+    fn a_subcomponent_without_a_package_name_allows_nothing() {
+        let v = vex(&doc(
+            r#"{"vulnerability": {"name": "CVE-1"}, "status": "not_affected",
+                "justification": "vulnerable_code_not_present",
+                "products": [{"@id": "pkg:oci/app/web",
+                              "subcomponents": [{"identifiers": {"cpe23": "cpe:2.3:a:x:y:1:*:*:*:*:*:*:*"}}]}]}"#,
+        ));
+        assert!(status_of(&v, &finding("CVE-1", "libwebp7"), &image()).is_none());
+        let by_purl = vex(&doc(
+            r#"{"vulnerability": {"name": "CVE-1"}, "status": "not_affected",
+                "justification": "vulnerable_code_not_present",
+                "products": [{"@id": "pkg:oci/app/web",
+                              "subcomponents": [{"identifiers": {"purl": "pkg:npm/%40scope/libwebp7"}}]}]}"#,
+        ));
+        assert!(status_of(&by_purl, &finding("CVE-1", "libwebp7"), &image()).is_some());
+    }
+
+    #[test]
+    fn statement_times_come_from_the_statement_then_the_document_timestamp() {
+        let v = vex(
+            r#"{"@context": "https://openvex.dev/ns/v0.2.0", "timestamp": "2026-11-01T00:00:00Z",
+                "last_updated": "2026-12-01T00:00:00Z",
+                "statements": [
+                  {"vulnerability": {"name": "CVE-1"}, "status": "affected", "products": [{"@id": "pkg:oci/app/web"}]},
+                  {"vulnerability": {"name": "CVE-1"}, "status": "fixed", "timestamp": "2026-10-01T00:00:00Z",
+                    "last_updated": "2026-11-15T00:00:00Z", "products": [{"@id": "pkg:oci/app/web"}]}
+                ]}"#,
+        );
+        // 2026-11-15 (its last_updated) beats 2026-11-01 (the document's timestamp; the
+        // document's last_updated is not the statement's time).
+        assert_eq!(
+            status_of(&v, &finding("CVE-1", "p"), &image()),
+            Some(VexStatus::Fixed)
+        );
+        let err = Vex::default()
+            .add(
+                b"{\"@context\": \"https://openvex.dev/ns/v0.2.0\",\n \"timestamp\": \"soon\", \"statements\": []}",
+                "v.json",
+            )
+            .unwrap_err();
+        assert!(err.to_string().starts_with("v.json:2:"), "{err}");
+        let err = Vex::default()
+            .add(
+                b"{\"@context\": \"https://openvex.dev/ns/v0.0.1\", \"statements\": []}",
+                "v.json",
+            )
+            .unwrap_err();
+        assert!(err.to_string().contains("OpenVEX 0.0.x"), "{err}");
     }
 }

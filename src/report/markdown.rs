@@ -230,7 +230,7 @@ fn table(out: &mut dyn Write, findings: &[&JudgedFinding]) -> io::Result<()> {
     let risk = findings
         .iter()
         .take(MAX_ROWS)
-        .any(|j| j.kev.is_some() || j.epss.is_some() || j.finding.exploit_available == Some(true));
+        .any(|j| !super::risk_marks(j).is_empty());
     if risk {
         writeln!(
             out,

@@ -235,6 +235,11 @@ fn every_report_shows_the_signals_and_passes_its_validator() {
         .unwrap();
     assert_eq!(login["baselineState"], "new");
     assert_eq!(login["properties"]["kev"], true);
+    assert_eq!(
+        login["properties"]["epss"],
+        json!(0.0512),
+        "the score as written, not its f32"
+    );
     assert!(login["properties"]["tags"]
         .as_array()
         .unwrap()
@@ -617,4 +622,5 @@ fn baseline_and_baseline_image_together_are_a_usage_error() {
         "app/web:prod",
     ]]);
     assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("cannot be used with"), "{}", out.stderr);
 }
