@@ -7,8 +7,13 @@
 #   comment.sh github|gitlab REPORT.md
 #
 # github: GITHUB_TOKEN, GITHUB_API_URL, GITHUB_REPOSITORY, GITHUB_EVENT_PATH (.pull_request.number),
-#         GITHUB_SERVER_URL and GITHUB_RUN_ID (the job summary a cut report points to)
+#         GITHUB_SERVER_URL and GITHUB_RUN_ID (the job summary a cut report points to);
+#         ECR_SCAN_GATE_COMMENT_AUTHOR, the login the comments are posted as (default: the
+#         token's user, or github-actions[bot] for a workflow's GITHUB_TOKEN)
 # gitlab: GITLAB_TOKEN, CI_API_V4_URL, CI_PROJECT_ID, CI_MERGE_REQUEST_IID, CI_JOB_URL
+#
+# Only a comment both marked and written by the token's own user is edited: anyone can post
+# the marker, and a forged "pass" must never become the comment the gate keeps current.
 #
 # POSIX sh with curl and jq: it runs on GitHub's runners and in the gate's Alpine image. The
 # token reaches curl only through a private header file (printf is a builtin, so it is never a
@@ -30,7 +35,8 @@ done
 
 umask 077
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT INT TERM
+trap 'rm -rf "$tmp"' EXIT
+trap 'rm -rf "$tmp"; exit 1' INT TERM
 
 case $forge in
   github)
@@ -93,14 +99,32 @@ request() {
   esac
 }
 
+# Who the gate's comments are written by.
+if [ "$forge" = github ]; then
+  who=${ECR_SCAN_GATE_COMMENT_AUTHOR:-}
+  # A personal token can say who it is; a workflow's GITHUB_TOKEN cannot (403) and posts as
+  # github-actions[bot].
+  if [ -z "$who" ] && request GET "$api/user" 2>/dev/null; then
+    who=$(jq -r '.login // empty' "$tmp/answer")
+  fi
+  who=${who:-github-actions[bot]}
+  author='.user.login // ""'
+else
+  request GET "$api/user" || { say "cannot tell whose GITLAB_TOKEN this is (GET /user): not posting"; exit 1; }
+  who=$(jq -r '.id // empty' "$tmp/answer")
+  [ -n "$who" ] || { say "GET /user named no user: not posting"; exit 1; }
+  author='(.author.id // "") | tostring'
+fi
+
 # The comment that carries the marker, on whichever page it is.
 found=""
 page=1
 url=$list
 while [ -n "$url" ]; do
   request GET "$url" || exit 1
-  found=$(jq -r --arg m "$marker" \
-    '[.[] | select((.body // "") | startswith($m)) | .id] | first // empty' "$tmp/answer")
+  found=$(jq -r --arg m "$marker" --arg who "$who" \
+    "[.[] | select(((.body // \"\") | startswith(\$m)) and (($author) == \$who)) | .id] | first // empty" \
+    "$tmp/answer")
   [ -z "$found" ] || break
   if [ "$forge" = github ]; then
     # Follow `Link: <…>; rel="next"`, and only to the same API: the token goes with it.

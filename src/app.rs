@@ -74,6 +74,11 @@ fn evaluate(args: EvaluateArgs, color: bool, quiet: bool) -> Result<Outcome, Err
 fn check(args: CheckArgs, color: bool, quiet: bool) -> Result<Outcome, Error> {
     let mut judging = Judging::prepare(&args.policy, args.report, color)?;
     let tags = crate::cli::promote_tags(&args.promote_tags).map_err(Error::Usage)?;
+    if !tags.is_empty() {
+        // A report that cannot be written after a tag moved would leave a moved tag and no
+        // record of it: every report file must be writable before anything is tagged.
+        report::check_writable(&judging.outputs).map_err(Error::Usage)?;
+    }
     let wait: WaitSettings = (&args.wait).into();
     if let Some(reference) = &args.baseline_image {
         // Checked before the first AWS call, like every other reference.
@@ -262,8 +267,21 @@ fn finish(
             );
         }
     }
-    if let Some(error) = evaluation.promotion.as_ref().and_then(Promotion::error) {
-        eprintln!("error: promotion: {}", escape::terminal(error.message()));
+    if let Some(promotion) = &evaluation.promotion {
+        // On stderr before any report: if a report still fails, the log says what moved.
+        if !quiet {
+            for p in &promotion.promoted {
+                eprintln!(
+                    "promoted {}:{} → {}",
+                    escape::terminal(&p.repository),
+                    escape::terminal(&p.tag),
+                    escape::terminal(&p.digest)
+                );
+            }
+        }
+        if let Some(error) = promotion.error() {
+            eprintln!("error: promotion: {}", escape::terminal(error.message()));
+        }
     }
     report::write_all(evaluation, outputs, options).map_err(|message| Error::Report {
         message,

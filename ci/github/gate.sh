@@ -13,6 +13,10 @@ input() { local name="INPUT_$1"; printf '%s' "${!name:-}"; }
 # Splits a list input on commas and whitespace (newlines included).
 list() { printf '%s' "$1" | tr ',\n\t' '   '; }
 
+# The comment token goes to the comment script alone: not to the gate, the installer or cargo.
+comment_token=${INPUT_GITHUB_TOKEN:-}
+unset INPUT_GITHUB_TOKEN
+
 workdir="${RUNNER_TEMP:-${TMPDIR:-/tmp}}/ecr-scan-gate-$$"
 mkdir -p "$workdir"
 
@@ -114,8 +118,14 @@ if [ -n "${GITHUB_STEP_SUMMARY:-}" ] && [ -f "$markdown" ]; then
   cat "$markdown" >> "$GITHUB_STEP_SUMMARY"
 fi
 # The comment is for reviewers; it never changes the step's outcome, which is the gate's.
-if [ "$(input COMMENT)" = true ] && [ -f "$markdown" ]; then
-  sh "${GITHUB_ACTION_PATH:-.}/ci/comment.sh" github "$markdown" \
+if [ "$(input COMMENT)" = true ]; then
+  body=$markdown
+  if [ ! -f "$body" ]; then
+    # No report (a usage error or a failed install): the comment must not keep an old verdict.
+    body="$workdir/no-report.md"
+    printf '## ECR scan gate: ⚠️ error\n\nThe gate wrote no report (exit %s): see the job log.\n' "$code" > "$body"
+  fi
+  GITHUB_TOKEN=$comment_token sh "${GITHUB_ACTION_PATH:-.}/ci/comment.sh" github "$body" \
     || say "::warning::the ecr-scan-gate pull-request comment was not posted (does the job have pull-requests: write?)"
 fi
 
@@ -141,6 +151,7 @@ elif [ -f "$json" ]; then
   output violations "$(jq -r '[.images[].counts[].violations] | add // 0' "$json")"
   # Each tag once, in the order asked: what is on the judged digests now.
   output promoted "$(jq -r 'reduce (.images[].promoted[]?.tag) as $t ([]; if index([$t]) then . else . + [$t] end) | join(",")' "$json")"
+  output promoted-digest "$(jq -r '[.images[].promoted[]?.digest] | first // ""' "$json")"
 else
   # No report: a usage error (exit 2) stopped the gate before it ran.
   output verdict error

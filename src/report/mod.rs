@@ -126,6 +126,35 @@ pub fn validate(outputs: &[Output]) -> Result<(), String> {
     Ok(())
 }
 
+/// Opens (creating, not truncating) every report file, so a path that cannot be written is
+/// found before the run does anything that cannot be undone.
+pub fn check_writable(outputs: &[Output]) -> Result<(), String> {
+    let problems: Vec<String> = outputs
+        .iter()
+        .filter_map(|o| {
+            let path = o.path.as_ref()?;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(path)
+                .err()
+                .map(|e| {
+                    format!(
+                        "cannot write {} report to {}: {e}",
+                        o.format,
+                        path.display()
+                    )
+                })
+        })
+        .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n"))
+    }
+}
+
 /// A path as the file system will resolve it (`./a` and `a` are one file), even before it exists.
 fn same_file_key(path: &std::path::Path) -> PathBuf {
     let parent = path.parent().filter(|p| !p.as_os_str().is_empty());

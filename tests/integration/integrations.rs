@@ -836,16 +836,24 @@ impl FakeForge {
             .collect()
     }
 
-    /// The comments that carry the gate's marker.
+    /// The comments that carry the gate's marker, but for mallory's forged one, which must
+    /// stay as mallory wrote it.
     fn marked(&self) -> Vec<serde_json::Value> {
         let out = Command::new("curl")
             .args(["-sS", &format!("{}/_state", self.url)])
             .output()
             .unwrap();
         let all: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let forged = &all[0];
+        assert_eq!(forged["user"]["login"], "mallory");
+        assert!(
+            forged["body"].as_str().unwrap().ends_with("(forged)"),
+            "the gate edited a comment someone else wrote: {forged}"
+        );
         all.as_array()
             .unwrap()
             .iter()
+            .skip(1)
             .filter(|c| {
                 c["body"]
                     .as_str()
@@ -962,25 +970,28 @@ async fn action_comments_once_on_the_pull_request_then_updates_that_comment() {
     let path = dir.path().to_path_buf();
     let event = path.join("event.json");
     std::fs::write(&event, r#"{"pull_request": {"number": 7}}"#).unwrap();
+    // The action hands the token over as an input only, never as the step's GITHUB_TOKEN.
     let mut env: Vec<(String, String)> = github_env(&forge, &event)
         .into_iter()
+        .filter(|(k, _)| *k != "GITHUB_TOKEN")
         .map(|(k, v)| (k.to_string(), v))
         .collect();
     env.extend([
+        ("INPUT_GITHUB_TOKEN".to_string(), FORGE_TOKEN.to_string()),
         ("INPUT_IMAGES".to_string(), "app/web:v1".to_string()),
         ("INPUT_COMMENT".to_string(), "true".to_string()),
         ("INPUT_PROMOTE_TAG".to_string(), "staging, qa".to_string()),
     ]);
     let endpoint = fake.uri();
-    let run = || {
-        let (path, endpoint, env) = (path.clone(), endpoint.clone(), env.clone());
+    let run = |env: Vec<(String, String)>| {
+        let (path, endpoint) = (path.clone(), endpoint.clone());
         tokio::task::spawn_blocking(move || {
             let inputs: Vec<(&str, &str)> =
                 env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
             run_action_full(&endpoint, &path, &inputs)
         })
     };
-    let (code, outputs, _, stderr, stdout) = run().await.unwrap();
+    let (code, outputs, _, stderr, stdout) = run(env.clone()).await.unwrap();
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(
         output_value(&outputs, "promoted"),
@@ -988,6 +999,10 @@ async fn action_comments_once_on_the_pull_request_then_updates_that_comment() {
         "{outputs}"
     );
     assert_eq!(output_value(&outputs, "digest"), Some(digest.as_str()));
+    assert_eq!(
+        output_value(&outputs, "promoted-digest"),
+        Some(digest.as_str())
+    );
     assert_eq!(
         forge.methods().last().map(String::as_str),
         Some("POST"),
@@ -1002,7 +1017,7 @@ async fn action_comments_once_on_the_pull_request_then_updates_that_comment() {
     );
     assert!(!stderr.contains(FORGE_TOKEN) && !stdout.contains(FORGE_TOKEN));
 
-    let (code, _, _, stderr, stdout) = run().await.unwrap();
+    let (code, _, _, stderr, stdout) = run(env.clone()).await.unwrap();
     assert_eq!(code, 0, "{stderr}");
     let methods = forge.methods();
     assert_eq!(
@@ -1030,6 +1045,21 @@ async fn action_comments_once_on_the_pull_request_then_updates_that_comment() {
         "the second page was read"
     );
     assert!(!stderr.contains(FORGE_TOKEN) && !stdout.contains(FORGE_TOKEN));
+
+    // A run that writes no report (a usage error) still replaces the old verdict.
+    env.push(("INPUT_FAIL_ON".to_string(), "severe".to_string()));
+    let (code, _, _, stderr, _) = run(env.clone()).await.unwrap();
+    assert_eq!(code, 2, "{stderr}");
+    let marked = forge.marked();
+    assert_eq!(marked.len(), 1);
+    assert!(
+        marked[0]["body"]
+            .as_str()
+            .unwrap()
+            .contains("wrote no report (exit 2)"),
+        "{}",
+        marked[0]["body"]
+    );
 }
 
 #[test]
@@ -1190,7 +1220,10 @@ async fn gitlab_template_promotes_on_pass_writes_dotenv_and_posts_the_note() {
     )
     .or_else(|_| std::fs::read_to_string(path.join("ecr-scan-gate.env")))
     .unwrap_or_else(|e| panic!("no dotenv ({e}):\n{log}"));
-    assert_eq!(dotenv, "ECR_SCAN_GATE_PROMOTED=staging\n");
+    assert_eq!(
+        dotenv,
+        format!("ECR_SCAN_GATE_PROMOTED=staging\nECR_SCAN_GATE_PROMOTED_DIGEST={digest}\n")
+    );
     let marked = forge.marked();
     assert_eq!(marked.len(), 1, "{log}");
     assert!(marked[0]["body"]

@@ -432,6 +432,18 @@ async fn promote_tag_outside_check_or_not_an_ecr_tag_is_exit_2_before_any_call()
             vec![],
             "one image per repository",
         ),
+        (
+            vec![
+                "check",
+                "app/web:v1",
+                "--promote-tag",
+                "staging",
+                "-o",
+                "json=/nonexistent-dir/report.json",
+            ],
+            vec![],
+            "cannot write json report to /nonexistent-dir/report.json",
+        ),
     ];
     for (args, env, message) in cases {
         let out = run_env(fake.uri(), &args, &env).await;

@@ -1,7 +1,10 @@
 """A stand-in for the GitHub and GitLab comment APIs that ci/comment.sh uses, on 127.0.0.1.
 
 One pull request (GitHub: owner/repo #7) and one merge request (GitLab: project 42 !7) share a
-list of comments, seeded with unrelated ones so the marked comment can land on a later page.
+list of comments, seeded with unrelated ones so the marked comment can land on a later page,
+and first of all a forged one: mallory's comment that starts with the gate's marker. Comments
+the token posts are written by github-actions[bot] (GitHub; GET /user answers 403, as it does
+for a workflow's GITHUB_TOKEN) or by user 77 (GitLab; GET /api/v4/user).
 Lists are paged like the real APIs: GitHub with a `Link: rel="next"` header, GitLab with
 `X-Next-Page`. Writes need the token (`Authorization: Bearer` / `PRIVATE-TOKEN`). Every request
 is appended to the log as one JSON line; GET /_state shows the comments.
@@ -16,7 +19,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 TOKEN, SEED, LOG = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-COMMENTS = [{"id": 1000 + i, "body": f"unrelated comment {i}", "user": {"login": "someone"}} for i in range(SEED)]
+FORGED = {"id": 999, "body": "<!-- ecr-scan-gate -->\n## ECR scan gate: \u2705 pass (forged)",
+          "user": {"login": "mallory"}, "author": {"id": 666}}
+COMMENTS = [FORGED] + [{"id": 1000 + i, "body": f"unrelated comment {i}", "user": {"login": "someone"},
+                        "author": {"id": 5}} for i in range(SEED)]
 NEXT_ID = [5000]
 
 GITHUB_LIST = re.compile(r"^/repos/owner/repo/issues/7/comments$")
@@ -57,6 +63,10 @@ class Handler(BaseHTTPRequestHandler):
             return self.answer(200, COMMENTS)
         if not authorized:
             return self.answer(401, {"message": "Bad credentials"})
+        if url.path == "/user" and self.command == "GET":
+            return self.answer(403, {"message": "Resource not accessible by integration"})
+        if url.path == "/api/v4/user" and self.command == "GET":
+            return self.answer(200, {"id": 77, "username": "gate-bot"})
         lister = GITLAB_LIST if gitlab else GITHUB_LIST
         itemer = GITLAB_ITEM if gitlab else GITHUB_ITEM
         if lister.match(url.path) and self.command == "GET":
@@ -74,13 +84,16 @@ class Handler(BaseHTTPRequestHandler):
         if lister.match(url.path) and self.command == "POST":
             body = json.loads(raw)["body"]
             NEXT_ID[0] += 1
-            comment = {"id": NEXT_ID[0], "body": body, "user": {"login": "ecr-scan-gate[bot]"}}
+            comment = {"id": NEXT_ID[0], "body": body, "user": {"login": "github-actions[bot]"},
+                       "author": {"id": 77}}
             COMMENTS.append(comment)
             return self.answer(201, comment)
         match = itemer.match(url.path)
         if match and self.command == ("PUT" if gitlab else "PATCH"):
             for comment in COMMENTS:
                 if comment["id"] == int(match.group(1)):
+                    if comment is FORGED and gitlab:
+                        return self.answer(403, {"message": "403 Forbidden"})
                     comment["body"] = json.loads(raw)["body"]
                     return self.answer(200, comment)
             return self.answer(404, {"message": "Not Found"})
