@@ -7,11 +7,15 @@ use time::{Date, OffsetDateTime, UtcOffset};
 
 /// An RFC 3339 timestamp (as the AWS CLI prints it), rewritten in UTC with milliseconds.
 pub fn parse_rfc3339(text: &str) -> Result<String, String> {
-    let trimmed = text.trim();
-    let parsed = OffsetDateTime::parse(trimmed, &Rfc3339)
-        .or_else(|e| OffsetDateTime::parse(&with_offset_colon(trimmed).ok_or(e)?, &Rfc3339))
-        .map_err(|e| format!("invalid timestamp `{text}`: {e}"))?;
+    let parsed = instant(text).map_err(|e| format!("invalid timestamp `{text}`: {e}"))?;
     format(parsed)
+}
+
+/// RFC 3339, or ISO 8601 with a `+hhmm` offset.
+fn instant(text: &str) -> Result<OffsetDateTime, time::error::Parse> {
+    let trimmed = text.trim();
+    OffsetDateTime::parse(trimmed, &Rfc3339)
+        .or_else(|e| OffsetDateTime::parse(&with_offset_colon(trimmed).ok_or(e)?, &Rfc3339))
 }
 
 /// ISO 8601 also writes offsets as `+hhmm` (some tools save `2020-01-24T15:11:45+1100`);
@@ -73,10 +77,7 @@ pub fn age(rfc3339: &str) -> Option<std::time::Duration> {
 
 /// An RFC 3339 instant (offsets with or without a colon), for ordering VEX statements.
 pub fn parse_instant(text: &str) -> Result<OffsetDateTime, String> {
-    let trimmed = text.trim();
-    OffsetDateTime::parse(trimmed, &Rfc3339)
-        .or_else(|e| OffsetDateTime::parse(&with_offset_colon(trimmed).ok_or(e)?, &Rfc3339))
-        .map_err(|e| format!("invalid timestamp `{text}` (expected RFC 3339): {e}"))
+    instant(text).map_err(|e| format!("invalid timestamp `{text}` (expected RFC 3339): {e}"))
 }
 
 /// A calendar date: `2024-07-09`, or the UTC date of an RFC 3339 timestamp (risk feeds write
