@@ -29,6 +29,18 @@ pub fn write(eval: &Evaluation, out: &mut dyn Write) -> io::Result<()> {
         }
         report.add_test_suite(suite);
     }
+    // A refused promotion fails the run (exit 4) although every image passed: a test view must
+    // show it too.
+    if let Some(error) = eval.promotion.as_ref().and_then(|p| p.error()) {
+        let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+        status.set_message(error.message().to_string());
+        status.set_type("promotion-refused");
+        let mut case = TestCase::new("promote", status);
+        case.set_classname("ecr-scan-gate");
+        let mut suite = TestSuite::new("promotion");
+        suite.add_test_case(case);
+        report.add_test_suite(suite);
+    }
     report.serialize(&mut *out).map_err(io::Error::other)?;
     out.write_all(b"\n")
 }

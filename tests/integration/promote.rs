@@ -328,6 +328,36 @@ async fn an_immutable_tag_on_another_image_is_exit_4_with_the_hint() {
                 .starts_with("promotion failed:")),
         "{invocation}"
     );
+
+    // So does JUnit: a failing `promote` testcase, and valid for junitparser.
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("gate.xml");
+    let out = run_env(
+        fake.uri(),
+        &[
+            "check",
+            "app/web:v1",
+            "--promote-tag",
+            "staging",
+            "-o",
+            &format!("junit={}", junit.display()),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(code(&out), 4);
+    if let Some(suites) = crate::util::validate_junit(&junit) {
+        let promote = suites
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == "promotion")
+            .expect("a promotion testsuite");
+        assert_eq!(promote["cases"][0]["results"], json!(["failure"]));
+    }
+    assert!(std::fs::read_to_string(&junit)
+        .unwrap()
+        .contains("immutable"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
