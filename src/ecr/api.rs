@@ -110,6 +110,13 @@ impl ApiError {
         }
     }
 
+    /// ECR said "slow down": the rate quota, not a fault. Adaptive concurrency halves the
+    /// calls in flight on these; HTTP 429 counts whatever its body says.
+    pub fn is_throttling(&self) -> bool {
+        matches!(self, ApiError::Service { code, status, .. }
+            if *status == 429 || THROTTLING.contains(&code.as_str()))
+    }
+
     /// Worth trying again: what the SDK's standard retry calls transient (its throttling and
     /// transient error codes), any HTTP 5xx whatever its body, and the network.
     pub fn is_transient(&self) -> bool {
