@@ -53,7 +53,7 @@ fn evaluate(args: EvaluateArgs, color: bool, quiet: bool) -> Result<Outcome, Err
     let images = saved::read_inputs(&args.files)?;
     // Missing findings are never a pass: a save without every page is broken input.
     for image in &images {
-        if let Some(missing) = judging.policy.missing_findings(image) {
+        if let Some(missing) = crate::judge::missing_findings(&judging.policy, image) {
             let files = match &image.source {
                 Source::File { files } => files.join(", "),
                 Source::Ecr { reference } => reference.clone(),
@@ -142,7 +142,7 @@ fn check(args: CheckArgs, color: bool, quiet: bool) -> Result<Outcome, Error> {
     }
     let images = images
         .into_iter()
-        .map(|image| match judging.policy.missing_findings(&image) {
+        .map(|image| match crate::judge::missing_findings(&judging.policy, &image) {
             // After the settle rule had its chance: an incomplete read, never a pass.
             Some(missing) => {
                 let error = ImageError::aws(format!(
@@ -379,28 +379,25 @@ impl Live {
 /// One tag can name one image per repository: two references to one repository (by different
 /// tags or digests) would leave the promoted tag on whichever was put last.
 fn one_image_per_repository(refs: &[Reference], aws: &AwsArgs) -> Result<(), String> {
-    let mut seen: Vec<&Reference> = Vec::new();
-    for r in refs {
-        let place = |x: &Reference| {
-            (
-                x.registry_id.clone().or_else(|| aws.registry_id.clone()),
-                x.region.clone().or_else(|| aws.region.clone()),
-                x.repository.clone(),
-            )
-        };
-        if let Some(other) = seen
-            .iter()
-            .find(|o| place(o) == place(r) && o.selector != r.selector)
-        {
-            return Err(format!(
-                "`{}` and `{}` are both in {}: with --promote-tag, one tag can name only one image per repository, \
-                 so gate them in separate runs",
-                other.original, r.original, r.repository
-            ));
-        }
-        seen.push(r);
+    let places: Vec<_> = refs
+        .iter()
+        .map(|r| {
+            let place = (
+                r.registry_id.clone().or_else(|| aws.registry_id.clone()),
+                r.region.clone().or_else(|| aws.region.clone()),
+                r.repository.clone(),
+            );
+            (place, &r.selector)
+        })
+        .collect();
+    match ecr::promote::two_in_one_repository(&places) {
+        Some((a, b)) => Err(format!(
+            "`{}` and `{}` are both in {}: with --promote-tag, one tag can name only one image per repository, \
+             so gate them in separate runs",
+            refs[a].original, refs[b].original, refs[b].repository
+        )),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 fn validate_wait(wait: &WaitSettings) -> Result<(), String> {

@@ -46,8 +46,8 @@ pub fn parse(text: &str) -> Result<Reference, String> {
         _ => (None, trimmed),
     };
     let (registry_id, region) = match registry {
-        Some(host) => match parse_registry(host) {
-            Some((account, region)) => (Some(account), Some(region)),
+        Some(host) => match Registry::parse_host(host) {
+            Some(r) => (Some(r.account), Some(r.region)),
             None => {
                 return bad(&format!(
                     "`{host}` is not an ECR registry (expected <account>.dkr.ecr.<region>.amazonaws.com)"
@@ -86,26 +86,51 @@ pub fn parse(text: &str) -> Result<Reference, String> {
     })
 }
 
-/// `<12 digits>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]`
-fn parse_registry(host: &str) -> Option<(String, String)> {
-    let host = host.to_ascii_lowercase();
-    let rest = host
-        .strip_suffix(".amazonaws.com.cn")
-        .or_else(|| host.strip_suffix(".amazonaws.com"))?;
-    let mut parts = rest.splitn(4, '.');
-    let account = parts.next()?;
-    let dkr = parts.next()?;
-    let ecr = parts.next()?;
-    let region = parts.next()?;
-    let valid = account.len() == 12
-        && account.bytes().all(|b| b.is_ascii_digit())
-        && dkr == "dkr"
-        && (ecr == "ecr" || ecr == "ecr-fips")
-        && !region.is_empty()
-        && region
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    valid.then(|| (account.to_string(), region.to_string()))
+/// A private ECR registry host, `<account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]`. Image
+/// references, VEX products, deployment files and admission reviews all ask this one parser,
+/// so a host that only looks like ECR (`….dkr.ecr.us-east-1.evil.example`,
+/// `….amazonaws.com.evil.example`) is ECR nowhere.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Registry {
+    /// The 12-digit account id.
+    pub account: String,
+    /// The region, e.g. `us-east-1`.
+    pub region: String,
+    /// `aws`, or `aws-cn` for `.amazonaws.com.cn`.
+    pub partition: &'static str,
+    /// `dkr.ecr-fips`: the FIPS endpoint.
+    pub fips: bool,
+}
+
+impl Registry {
+    /// The registry a host names, or `None` when it is not a private ECR registry.
+    pub fn parse_host(host: &str) -> Option<Registry> {
+        let host = host.to_ascii_lowercase();
+        let (rest, partition) = match host.strip_suffix(".amazonaws.com.cn") {
+            Some(rest) => (rest, "aws-cn"),
+            None => (host.strip_suffix(".amazonaws.com")?, "aws"),
+        };
+        let mut parts = rest.split('.');
+        let (account, dkr, ecr, region) =
+            (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+        let valid = parts.next().is_none()
+            && account.len() == 12
+            && account.bytes().all(|b| b.is_ascii_digit())
+            && dkr == "dkr"
+            && (ecr == "ecr" || ecr == "ecr-fips")
+            && !region.is_empty()
+            && region
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            // China regions live in the .cn partition, and only there.
+            && (partition == "aws-cn") == region.starts_with("cn-");
+        valid.then(|| Registry {
+            account: account.to_string(),
+            region: region.to_string(),
+            partition,
+            fips: ecr == "ecr-fips",
+        })
+    }
 }
 
 /// `sha256:` and 64 lowercase hex digits: the only digest form ECR gives.
@@ -189,6 +214,31 @@ mod tests {
             assert_eq!(r.registry_id.as_deref(), Some("123456789012"));
             assert_eq!(r.region.as_deref(), Some(region));
             assert_eq!(r.repository, "app/web");
+        }
+    }
+
+    #[test]
+    fn only_real_ecr_hosts_are_registries() {
+        let fips =
+            Registry::parse_host("123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com").unwrap();
+        assert_eq!((fips.partition, fips.fips), ("aws", true));
+        let cn = Registry::parse_host("123456789012.DKR.ECR.cn-north-1.amazonaws.com.cn").unwrap();
+        assert_eq!(
+            (cn.account.as_str(), cn.region.as_str(), cn.partition),
+            ("123456789012", "cn-north-1", "aws-cn")
+        );
+        for host in [
+            "111122223333.dkr.ecr.us-east-1.evil.example",
+            "111122223333.dkr.ecr.us-east-1.amazonaws.com.evil.example",
+            "111122223333.dkr.ecr.us-east-1.evil.amazonaws.com",
+            "111122223333.dkr.ecr.cn-north-1.amazonaws.com",
+            "111122223333.dkr.ecr.us-east-1.amazonaws.com.cn",
+            "public.ecr.aws",
+            "1111222233334.dkr.ecr.us-east-1.amazonaws.com",
+            "111122223333.dkr.ecr.us-east-1.amazonaws.com:443",
+            "111122223333.dkr.ecr.ús-east-1.amazonaws.com",
+        ] {
+            assert_eq!(Registry::parse_host(host), None, "{host}");
         }
     }
 

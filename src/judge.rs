@@ -195,7 +195,13 @@ fn judge_image(
         let escalation = if exempt.is_some() {
             None
         } else {
-            escalate(&finding, severity, kev, epss, policy)
+            escalate(
+                finding.exploit_available == Some(true),
+                severity,
+                kev,
+                epss,
+                policy,
+            )
         };
         pending.push(Pending {
             pre_existing: exempt.is_none() && baseline == Some(BaselineState::Unchanged),
@@ -214,30 +220,7 @@ fn judge_image(
             .iter()
             .filter(|p| p.severity == severity && p.judged())
             .count();
-        let reason: String = match (policy.budget(severity), policy.fail_on) {
-            (Some(max), _) if n as u64 > max => {
-                let verb = plural(n, "finding exceeds", "findings exceed");
-                return (
-                    State::Violation,
-                    format!("{n} {severity} {verb} the budget of {max}").into(),
-                );
-            }
-            (Some(max), _) => {
-                let verb = plural(n, "finding is within", "findings are within");
-                return (
-                    State::WithinBudget,
-                    format!("{n} {severity} {verb} the budget of {max}").into(),
-                );
-            }
-            (None, FailOn::At(threshold)) if severity >= threshold => {
-                return (
-                    State::Violation,
-                    format!("{severity} is at or above fail-on {threshold}").into(),
-                );
-            }
-            (None, fail_on) => format!("{severity} is below fail-on {fail_on}"),
-        };
-        (State::BelowThreshold, reason.into())
+        threshold(policy, severity, n as u64)
     };
     // Indexed by severity, like the counts.
     let decisions: Vec<Decision> = Severity::ALL.iter().rev().map(|s| judged_at(*s)).collect();
@@ -321,7 +304,69 @@ fn judge_image(
 /// A finding's state and the reason for it.
 type Decision = (State, Arc<str>);
 
-fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
+/// Step 3 of the documented order, for a judged finding of `severity` when `n` judged findings
+/// have it: its budget if it has one, else `fail-on`.
+fn threshold(policy: &Policy, severity: Severity, n: u64) -> Decision {
+    let reason: String = match (policy.budget(severity), policy.fail_on) {
+        (Some(max), _) if n > max => {
+            let verb = plural(n, "finding exceeds", "findings exceed");
+            return (
+                State::Violation,
+                format!("{n} {severity} {verb} the budget of {max}").into(),
+            );
+        }
+        (Some(max), _) => {
+            let verb = plural(n, "finding is within", "findings are within");
+            return (
+                State::WithinBudget,
+                format!("{n} {severity} {verb} the budget of {max}").into(),
+            );
+        }
+        (None, FailOn::At(threshold)) if severity >= threshold => {
+            return (
+                State::Violation,
+                format!("{severity} is at or above fail-on {threshold}").into(),
+            );
+        }
+        (None, fail_on) => format!("{severity} is below fail-on {fail_on}"),
+    };
+    (State::BelowThreshold, reason.into())
+}
+
+/// Whether a finding of `severity` that ECR counts but the read lacks could violate. Decided
+/// by the judge's own rules on the worst finding it could be (not allowed, not in the baseline,
+/// in KEV, certain to be exploited, an exploit known, one more than its budget), so a rule
+/// added to the judge can never be missed here.
+pub fn could_violate(policy: &Policy, severity: Severity) -> bool {
+    let severity = policy.rank(severity);
+    let kev = policy.kev.as_ref().map(|_| KevEntry {
+        date_added: Date::MIN,
+        ransomware: true,
+    });
+    let epss = Some(EpssScore {
+        probability: 1.0,
+        percentile: 1.0,
+    });
+    let one_too_many = policy
+        .budget(severity)
+        .map_or(1, |max| max.saturating_add(1));
+    escalate(true, severity, kev, epss, policy).is_some()
+        || threshold(policy, severity, one_too_many).0 == State::Violation
+}
+
+/// What ECR counts that was not read, where it could change the verdict: `None` when the read
+/// is complete enough to judge.
+pub fn missing_findings(policy: &Policy, image: &ScannedImage) -> Option<String> {
+    let missing: Vec<String> = image
+        .shortfalls
+        .iter()
+        .filter(|s| could_violate(policy, s.severity))
+        .map(ToString::to_string)
+        .collect();
+    (!missing.is_empty()).then(|| missing.join(", "))
+}
+
+fn plural<'a>(n: u64, one: &'a str, many: &'a str) -> &'a str {
     if n == 1 {
         one
     } else {
@@ -333,7 +378,7 @@ fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
 /// at or above `fail-on-exploitable` make a violation whatever the threshold or budget. Every
 /// rule that applies is named.
 fn escalate(
-    finding: &Finding,
+    exploitable: bool,
     severity: Severity,
     kev: Option<KevEntry>,
     epss: Option<EpssScore>,
@@ -365,7 +410,7 @@ fn escalate(
         }
     }
     if let Some(threshold) = policy.fail_on_exploitable {
-        if finding.exploit_available == Some(true) && severity >= threshold {
+        if exploitable && severity >= threshold {
             reasons.push(format!(
                 "Amazon Inspector knows an exploit for this {severity} finding (fail-on-exploitable {threshold})"
             ));
@@ -1117,11 +1162,11 @@ mod tests {
             fail_on: FailOn::At(Severity::Critical),
             ..Policy::default()
         };
-        assert!(!policy.could_violate(Severity::Low));
+        assert!(!could_violate(&policy, Severity::Low));
         policy.fail_on_exploitable = Some(Severity::Medium);
-        assert!(policy.could_violate(Severity::Medium) && !policy.could_violate(Severity::Low));
+        assert!(could_violate(&policy, Severity::Medium) && !could_violate(&policy, Severity::Low));
         policy.kev = Some(with_kev(&[]));
-        assert!(policy.could_violate(Severity::Low));
+        assert!(could_violate(&policy, Severity::Low));
     }
 
     #[test]

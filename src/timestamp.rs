@@ -19,13 +19,15 @@ fn instant(text: &str) -> Result<OffsetDateTime, time::error::Parse> {
 }
 
 /// ISO 8601 also writes offsets as `+hhmm` (some tools save `2020-01-24T15:11:45+1100`);
-/// RFC 3339 wants `+hh:mm`.
+/// RFC 3339 wants `+hh:mm`. Works on characters, never byte offsets: the text is outside input.
 fn with_offset_colon(text: &str) -> Option<String> {
-    let (head, offset) = text.split_at(text.len().checked_sub(5)?);
-    let mut chars = offset.chars();
-    let sign = chars.next()?;
-    ((sign == '+' || sign == '-') && chars.all(|c| c.is_ascii_digit()) && head.contains('T'))
-        .then(|| format!("{head}{}:{}", &offset[..3], &offset[3..]))
+    // The split is at a character boundary found by walking characters.
+    let (at, _) = text.char_indices().rev().nth(4)?;
+    let (head, offset) = text.split_at(at);
+    let [sign, h1, h2, m1, m2]: [char; 5] = offset.chars().collect::<Vec<_>>().try_into().ok()?;
+    let digits = [h1, h2, m1, m2].iter().all(char::is_ascii_digit);
+    (matches!(sign, '+' | '-') && digits && head.contains('T'))
+        .then(|| format!("{head}{sign}{h1}{h2}:{m1}{m2}"))
 }
 
 /// Epoch seconds, possibly fractional, as an RFC 3339 UTC timestamp.
@@ -83,11 +85,15 @@ pub fn parse_instant(text: &str) -> Result<OffsetDateTime, String> {
 /// A calendar date: `2024-07-09`, or the UTC date of an RFC 3339 timestamp (risk feeds write
 /// both).
 pub fn parse_date(text: &str) -> Result<Date, String> {
-    let trimmed = text.trim();
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    Date::parse(trimmed, &format)
-        .or_else(|_| parse_instant(trimmed).map(|t| t.to_offset(UtcOffset::UTC).date()))
+    calendar_date(text)
+        .or_else(|_| parse_instant(text).map(|t| t.to_offset(UtcOffset::UTC).date()))
         .map_err(|_| format!("`{text}` is not a date like 2024-07-09"))
+}
+
+/// A bare calendar date, `2027-01-31`, as policy files write `expires`.
+pub fn calendar_date(text: &str) -> Result<Date, time::error::Parse> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    Date::parse(text.trim(), &format)
 }
 
 /// Today's date in UTC: allowlist entries expire at the end of their date, UTC.
@@ -155,6 +161,22 @@ mod tests {
         );
         assert!(parse_date("09/07/2024").is_err());
         assert!(parse_instant("2026-11-30T17:01:44+0100").is_ok());
+    }
+
+    #[test]
+    fn hostile_text_is_an_error_never_a_panic() {
+        for text in [
+            "xé1234",
+            "é",
+            "2020-01-24Té+1100",
+            "2020-01-24T15:11:45+11é0",
+            "🦀🦀🦀🦀🦀",
+            "",
+        ] {
+            assert!(parse_rfc3339(text).is_err(), "{text}");
+            assert!(parse_instant(text).is_err(), "{text}");
+            assert!(parse_date(text).is_err(), "{text}");
+        }
     }
 
     #[test]

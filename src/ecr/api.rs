@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 
+use crate::findings::status::Lists;
 use crate::findings::{Finding, Image, ImageError, ScanInfo, ScanKind};
 
 /// `DescribeImages` for one image.
@@ -59,6 +60,16 @@ pub struct FindingsPage {
     pub next_token: Option<String>,
 }
 
+impl FindingsPage {
+    /// The findings lists this answer carried.
+    pub fn lists(&self) -> Lists {
+        Lists {
+            basic: self.basic_list,
+            enhanced: self.enhanced_list,
+        }
+    }
+}
+
 /// `GetRegistryScanningConfiguration`: which registry answered, and how it scans.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RegistryScanning {
@@ -110,25 +121,14 @@ impl ApiError {
         }
     }
 
-    /// ECR said "slow down": the rate quota, not a fault. Adaptive concurrency halves the
-    /// calls in flight on these; HTTP 429 counts whatever its body says.
+    /// ECR said "slow down": the rate quota, not a fault (see [`super::retry::classify`]).
     pub fn is_throttling(&self) -> bool {
-        matches!(self, ApiError::Service { code, status, .. }
-            if *status == 429 || THROTTLING.contains(&code.as_str()))
+        super::retry::classify(self) == super::retry::Fault::Throttling
     }
 
-    /// Worth trying again: what the SDK's standard retry calls transient (its throttling and
-    /// transient error codes), any HTTP 5xx whatever its body, and the network.
+    /// Worth trying again: throttling, a server error or the network.
     pub fn is_transient(&self) -> bool {
-        match self {
-            ApiError::Service { code, status, .. } => {
-                *status >= 500
-                    || THROTTLING.contains(&code.as_str())
-                    || TRANSIENT.contains(&code.as_str())
-            }
-            ApiError::Transport(_) => true,
-            ApiError::BadAnswer(_) | ApiError::Credentials(_) => false,
-        }
+        super::retry::classify(self) != super::retry::Fault::Permanent
     }
 
     /// The exit-4 error for `action` (an IAM action such as `ecr:DescribeImages`) on `what`.
@@ -147,34 +147,6 @@ impl ApiError {
         })
     }
 }
-
-/// The SDK's standard retry classifier's throttling codes (aws-runtime `THROTTLING_ERRORS`).
-const THROTTLING: &[&str] = &[
-    "Throttling",
-    "ThrottlingException",
-    "ThrottledException",
-    "RequestThrottledException",
-    "TooManyRequestsException",
-    "ProvisionedThroughputExceededException",
-    "TransactionInProgressException",
-    "RequestLimitExceeded",
-    "BandwidthLimitExceeded",
-    "LimitExceededException",
-    "RequestThrottled",
-    "SlowDown",
-    "PriorRequestNotComplete",
-    "EC2ThrottledException",
-];
-
-/// The SDK's transient error codes (aws-runtime `TRANSIENT_ERRORS`), plus ECR's own 5xx names.
-const TRANSIENT: &[&str] = &[
-    "RequestTimeout",
-    "RequestTimeoutException",
-    "InternalError",
-    "InternalFailure",
-    "ServerException",
-    "ServiceUnavailableException",
-];
 
 fn hint(code: &str, action: &str) -> String {
     match code {

@@ -4,10 +4,10 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use backon::Retryable;
 use tokio::time::Instant;
 
-use super::api::{FindingsPage, ScanApi};
+use super::api::{ApiError, FindingsPage, ScanApi};
+use crate::findings::status::moved;
 use crate::findings::{Finding, Image, ImageError, ScanInfo};
 
 /// A guard against a service that hands out fresh tokens forever.
@@ -41,20 +41,8 @@ pub async fn page<A: ScanApi>(
     token: Option<&str>,
     deadline: Instant,
 ) -> Result<FindingsPage, PageError> {
-    let answer = super::before(deadline, api.findings_page(image, token)).await;
-    let page = answer.map_err(|e| {
-        if e.code() == Some("ScanNotFoundException") {
-            return PageError::ScanNotFound;
-        }
-        let transient = e.is_transient();
-        let error = e.into_image_error("ecr:DescribeImageScanFindings", image);
-        if transient {
-            PageError::Transient(error)
-        } else {
-            PageError::Failed(error)
-        }
-    })?;
-    Ok(page)
+    let answer = super::retry::before(deadline, api.findings_page(image, token)).await;
+    answer.map_err(|e| page_error_of(e, image))
 }
 
 /// One page, with transient faults (throttling, 5xx, network) tried again until `deadline`.
@@ -64,15 +52,24 @@ pub async fn page_retrying<A: ScanApi>(
     token: Option<&str>,
     deadline: Instant,
 ) -> Result<FindingsPage, PageError> {
-    (|| page(api, image, token, deadline))
-        .retry(super::retries_until(deadline))
-        .when(|e| matches!(e, PageError::Transient(_)) && Instant::now() < deadline)
-        .notify(|e, delay| {
-            if let PageError::Transient(e) = e {
-                tracing::warn!(image = %image, "{}; trying again in {delay:?}", e.message());
-            }
-        })
-        .await
+    super::retry::call(deadline, "DescribeImageScanFindings", || {
+        api.findings_page(image, token)
+    })
+    .await
+    .map_err(|e| page_error_of(e, image))
+}
+
+fn page_error_of(e: ApiError, image: &Image) -> PageError {
+    if e.code() == Some("ScanNotFoundException") {
+        return PageError::ScanNotFound;
+    }
+    let transient = e.is_transient();
+    let error = e.into_image_error("ecr:DescribeImageScanFindings", image);
+    if transient {
+        PageError::Transient(error)
+    } else {
+        PageError::Failed(error)
+    }
 }
 
 /// The scan moved under a read: a later page reported another status, or other counts.
@@ -116,9 +113,9 @@ pub async fn all_findings<A: ScanApi>(
             .await
             .map_err(|e| page_error(e, image, pages + 1))?;
         pages += 1;
-        if page.scan.status != scan.status {
+        if let Some(to) = moved(&scan.status, &page.scan.status) {
             return Ok(Err(Moved {
-                to: page.scan.status,
+                to: to.to_string(),
                 page: pages,
             }));
         }

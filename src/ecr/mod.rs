@@ -9,6 +9,7 @@ pub mod api;
 pub mod fetch;
 pub mod promote;
 pub mod resolve;
+pub mod retry;
 pub mod sdk;
 pub mod wait;
 
@@ -27,42 +28,6 @@ pub use api::ScanApi;
 use crate::findings::{Image, ImageError, ScanKind, ScannedImage, Source};
 use crate::image_ref::{Reference, Selector};
 use api::RegistryScanning;
-
-/// Backoff for trying one call again after a transient fault: with jitter, and never past
-/// the run's deadline (one `--timeout` for everything).
-pub fn retries_until(deadline: Instant) -> backon::ExponentialBuilder {
-    backon::ExponentialBuilder::default()
-        .with_min_delay(Duration::from_millis(200))
-        .with_max_delay(Duration::from_secs(10))
-        .with_jitter()
-        .without_max_times()
-        .with_total_delay(Some(deadline.saturating_duration_since(Instant::now())))
-}
-
-/// How long a call in flight at the deadline may still take to report its own error (the SDK
-/// may be between its attempts), before it is given up.
-pub const DEADLINE_GRACE: Duration = Duration::from_secs(30);
-
-/// `call`, given up `DEADLINE_GRACE` after the deadline: however many attempts and back-offs the
-/// SDK makes inside one call, and however long a server hangs, the run ends. Giving up is a
-/// transport error, so still failing then is exit 4.
-pub async fn before<T>(
-    deadline: Instant,
-    call: impl std::future::Future<Output = Result<T, api::ApiError>>,
-) -> Result<T, api::ApiError> {
-    tokio::time::timeout_at(deadline + DEADLINE_GRACE, call)
-        .await
-        .unwrap_or_else(|_| {
-            Err(api::ApiError::Transport(
-                "no answer by the --timeout deadline".to_string(),
-            ))
-        })
-}
-
-/// Whether a call that failed transiently may be tried again: only before the deadline.
-pub fn again(e: &api::ApiError, deadline: Instant) -> bool {
-    e.is_transient() && Instant::now() < deadline
-}
 
 /// How long and how often to wait for a scan.
 #[derive(Clone, Debug)]
@@ -109,7 +74,8 @@ pub async fn gate<A: ScanApi>(
     for (reference, api) in targets {
         let base = base_image(&reference, registry_id.as_deref(), api.region());
         if !scanning.contains_key(api.region()) {
-            let answer = match api.registry_scanning().await {
+            // Bounded like every call: a registry that never answers must not outlast --timeout.
+            let answer = match retry::before(deadline, api.registry_scanning()).await {
                 Ok(answer) => Some(answer),
                 Err(e) => {
                     tracing::debug!(region = api.region(), error = %e, "cannot read the registry scanning configuration (IAM ecr:GetRegistryScanningConfiguration); treating the registry as enhanced, the safe side");

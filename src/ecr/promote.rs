@@ -7,10 +7,8 @@
 //! the registry untouched. The first refusal stops the promotion; tags already put stay and are
 //! reported with the error.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
-use backon::Retryable;
 use sha2::{Digest, Sha256};
 use tokio::time::Instant;
 
@@ -79,37 +77,53 @@ async fn run<A: ScanApi>(
     Ok(())
 }
 
+/// The rule "one tag names one image per repository", in one place: the first two items (by
+/// index) in one place (registry, region, repository) that name different images. `app`
+/// applies it to the references before any AWS call, [`targets`] to the judged digests.
+pub fn two_in_one_repository<P: PartialEq, I: PartialEq>(
+    items: &[(P, I)],
+) -> Option<(usize, usize)> {
+    items.iter().enumerate().find_map(|(b, (place, image))| {
+        items[..b]
+            .iter()
+            .position(|(p, i)| p == place && i != image)
+            .map(|a| (a, b))
+    })
+}
+
 /// The distinct digests to tag, in the order judged. One tag names one image per repository:
 /// two different judged digests in one repository would leave the tag on whichever came last,
 /// so that is refused before anything is written.
 fn targets<A: ScanApi>(images: Vec<(Image, A)>) -> Result<Vec<Target<A>>, ImageError> {
-    let mut targets: Vec<Target<A>> = Vec::new();
-    let mut by_repository: BTreeMap<(Option<String>, Option<String>, String), String> =
-        BTreeMap::new();
-    for (image, api) in images {
-        let Some(digest) = promotion_digest(&image).map(str::to_string) else {
+    let mut places = Vec::with_capacity(images.len());
+    for (image, _) in &images {
+        let Some(digest) = promotion_digest(image) else {
             return Err(ImageError::aws(format!(
                 "nothing promoted: {image} was judged without a digest"
             )));
         };
-        let repository = (
+        let place = (
             image.registry_id.clone(),
             image.region.clone(),
             image.repository.clone(),
         );
-        match by_repository.get(&repository) {
-            Some(seen) if *seen == digest => continue,
-            Some(seen) => {
-                return Err(ImageError::aws(format!(
-                    "nothing promoted: {} has two judged images ({seen} and {digest}) and one tag can name only one \
-                     of them; promote each repository's image in its own run",
-                    image.repository
-                )))
-            }
-            None => {
-                by_repository.insert(repository, digest.clone());
-            }
+        places.push((place, digest.to_string()));
+    }
+    if let Some((a, b)) = two_in_one_repository(&places) {
+        return Err(ImageError::aws(format!(
+            "nothing promoted: {} has two judged images ({} and {}) and one tag can name only one \
+             of them; promote each repository's image in its own run",
+            images[b].0.repository, places[a].1, places[b].1
+        )));
+    }
+    // Without a conflict every image of one place is the same digest: each place is one target.
+    let mut targets: Vec<Target<A>> = Vec::new();
+    let mut seen = Vec::new();
+    for ((image, api), (place, digest)) in images.into_iter().zip(places) {
+        if seen.contains(&place) {
+            continue;
         }
+        seen.push(place);
         targets.push(Target {
             api,
             image: Image {
@@ -131,9 +145,7 @@ async fn read_manifest<A: ScanApi>(
     deadline: Instant,
 ) -> Result<Manifest, ImageError> {
     let image = &target.image;
-    let manifest = (|| super::before(deadline, target.api.manifest(image)))
-        .retry(super::retries_until(deadline))
-        .when(|e| super::again(e, deadline))
+    let manifest = super::retry::call(deadline, "BatchGetImage", || target.api.manifest(image))
         .await
         .map_err(|e| nothing_promoted(e.into_image_error("ecr:BatchGetImage", image)))?;
     let digest = image.digest.as_deref().unwrap_or_default();
@@ -175,10 +187,10 @@ async fn put<A: ScanApi>(
         tag: Some(tag.to_string()),
         ..image.clone()
     };
-    let refusal = match (|| super::before(deadline, target.api.put_image(image, tag, manifest)))
-        .retry(super::retries_until(deadline))
-        .when(|e| super::again(e, deadline))
-        .await
+    let refusal = match super::retry::call(deadline, "PutImage", || {
+        target.api.put_image(image, tag, manifest)
+    })
+    .await
     {
         Ok(()) => return Ok(false),
         Err(e) => e,
@@ -195,10 +207,10 @@ async fn put<A: ScanApi>(
         digest: None,
         ..tagged.clone()
     };
-    let found = (|| super::before(deadline, target.api.describe_image(&now)))
-        .retry(super::retries_until(deadline))
-        .when(|e| super::again(e, deadline))
-        .await;
+    let found = super::retry::call(deadline, "DescribeImages", || {
+        target.api.describe_image(&now)
+    })
+    .await;
     let digest = image.digest.as_deref().unwrap_or_default();
     match found {
         Ok(detail) if detail.digest == digest => Ok(true),

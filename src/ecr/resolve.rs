@@ -4,11 +4,11 @@
 
 use std::time::Duration;
 
-use backon::Retryable;
 use serde::Deserialize;
 use tokio::time::Instant;
 
 use super::api::{ApiError, ScanApi};
+use super::retry;
 use crate::findings::{Image, ImageError};
 
 const INDEX_TYPES: [&str; 2] = [
@@ -26,17 +26,15 @@ pub async fn resolve<A: ScanApi>(
     deadline: Instant,
 ) -> Result<Vec<Image>, ImageError> {
     let start = Instant::now();
-    let detail = (|| super::before(deadline, api.describe_image(base)))
-        .retry(super::retries_until(deadline))
-        .when(|e: &ApiError| {
-            super::again(e, deadline)
-                || (e.code() == Some("ImageNotFoundException") && start.elapsed() < grace)
-        })
-        .notify(
-            |e, delay| tracing::debug!(image = %base, error = %e, ?delay, "DescribeImages again"),
-        )
-        .await
-        .map_err(|e| e.into_image_error("ecr:DescribeImages", base))?;
+    let detail = retry::call_with(
+        deadline,
+        "DescribeImages",
+        || api.describe_image(base),
+        |e: &ApiError| e.code() == Some("ImageNotFoundException") && start.elapsed() < grace,
+        |_| false,
+    )
+    .await
+    .map_err(|e| e.into_image_error("ecr:DescribeImages", base))?;
     tracing::debug!(image = %base, digest = %detail.digest, "resolved");
     let resolved = Image {
         digest: Some(detail.digest),
@@ -120,9 +118,7 @@ async fn platforms<A: ScanApi>(
     notes: &mut Vec<String>,
 ) -> Result<Vec<Image>, ImageError> {
     let what = index.to_string();
-    let manifest = (|| super::before(deadline, api.manifest(&index)))
-        .retry(super::retries_until(deadline))
-        .when(|e| super::again(e, deadline))
+    let manifest = super::retry::call(deadline, "BatchGetImage", || api.manifest(&index))
         .await
         .map_err(|e| e.into_image_error("ecr:BatchGetImage", &index))?;
     let parsed: Index = serde_json::from_str(&manifest.body).map_err(|e| {

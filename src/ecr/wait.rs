@@ -6,13 +6,12 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use backon::{BackoffBuilder, ExponentialBuilder, Retryable};
 use tokio::time::Instant;
 
 use super::api::{ApiError, FindingsPage, ScanApi};
 use super::fetch::{self, PageError};
 use super::WaitSettings;
-use crate::findings::status::{classify, not_found_message, Usability};
+use crate::findings::status::{classify_answer, not_found_message, Usability};
 use crate::findings::{Image, ImageError, ScanInfo, ScanKind};
 
 /// Why waiting ended without a usable scan, with the last status seen for the reports.
@@ -21,27 +20,6 @@ pub struct WaitError {
     pub error: ImageError,
     /// The last scan status seen, if any, so reports can show it.
     pub scan: Option<ScanInfo>,
-}
-
-/// Delays between polls: doubling from the poll interval, with jitter, up to the max poll
-/// interval. The jitter stays once the cap is reached (delays vary within `[max/2, max]`), so
-/// gates started together never poll in lockstep. `seed` makes the jitter repeatable for tests.
-pub fn schedule(
-    poll: Duration,
-    max: Duration,
-    seed: Option<u64>,
-) -> impl Iterator<Item = Duration> {
-    // backon adds up to 100% of the capped delay as jitter: capping at max/2 gives [max/2, max).
-    let mut builder = ExponentialBuilder::default()
-        .with_min_delay(poll)
-        .with_max_delay(max / 2)
-        .with_factor(2.0)
-        .with_jitter()
-        .without_max_times();
-    if let Some(seed) = seed {
-        builder = builder.with_jitter_seed(seed);
-    }
-    builder.build().map(move |d| d.clamp(poll, max.max(poll)))
 }
 
 /// The next sleep: the schedule's delay, but never past the deadline.
@@ -103,7 +81,7 @@ impl Settle {
         if self.kind == ScanKind::Basic {
             return Ok("basic scanning: a usable answer is final".to_string());
         }
-        if !page.basic_list && !page.enhanced_list {
+        if page.lists().none() {
             return self.not_delivered("no findings list at all yet");
         }
         if self.settle.is_zero() {
@@ -157,7 +135,7 @@ pub async fn until_usable<A: ScanApi>(
 ) -> Result<FindingsPage, WaitError> {
     let start = Instant::now();
     let mut last_error: Option<ImageError> = None;
-    let mut delays = schedule(wait.poll_interval, wait.max_poll_interval, None);
+    let mut delays = super::retry::polls(wait.poll_interval, wait.max_poll_interval, None);
     let mut scan_requested = false;
     let mut last_scan: Option<ScanInfo> = None;
     let mut settle = Settle::new(kind, wait.settle);
@@ -168,11 +146,13 @@ pub async fn until_usable<A: ScanApi>(
             last_error = None;
         }
         let status = match answer {
-            Ok(page) => match classify(&page.scan.status, page.scan.description.as_deref()) {
+            Ok(page) => match classify_answer(
+                &page.scan.status,
+                page.scan.description.as_deref(),
+                page.lists(),
+            ) {
                 // Under basic scanning there is no later delivery: no list at all is malformed.
-                Usability::Usable
-                    if kind == ScanKind::Basic && !page.basic_list && !page.enhanced_list =>
-                {
+                Usability::NoFindingsList if kind == ScanKind::Basic => {
                     let error =
                         ApiError::malformed_findings(image, "imageScanFindings for a usable scan")
                             .into_image_error("ecr:DescribeImageScanFindings", image);
@@ -181,7 +161,8 @@ pub async fn until_usable<A: ScanApi>(
                         scan: Some(page.scan),
                     });
                 }
-                Usability::Usable => {
+                // Under enhanced scanning the settle rule waits for Inspector to deliver.
+                Usability::Usable | Usability::NoFindingsList => {
                     let age = page
                         .scan
                         .completed_at
@@ -296,10 +277,14 @@ async fn start_scan<A: ScanApi>(
     image: &Image,
     deadline: Instant,
 ) -> Result<(), ImageError> {
-    let err = match (|| super::before(deadline, api.start_scan(image)))
-        .retry(super::retries_until(deadline))
-        .when(|e| super::again(e, deadline) && e.code() != Some("LimitExceededException"))
-        .await
+    let err = match super::retry::call_with(
+        deadline,
+        "StartImageScan",
+        || api.start_scan(image),
+        |_| false,
+        |e| e.code() == Some("LimitExceededException"),
+    )
+    .await
     {
         Ok(()) => {
             tracing::info!(image = %image, "started a basic scan");
@@ -581,7 +566,7 @@ mod tests {
         assert_eq!(e.exit_code(), 4, "{e}");
         assert_eq!(
             elapsed,
-            Duration::from_secs(600) + crate::ecr::DEADLINE_GRACE,
+            Duration::from_secs(600) + crate::ecr::retry::DEADLINE_GRACE,
             "not a day: the deadline and the grace for a call in flight"
         );
     }
@@ -648,38 +633,6 @@ mod tests {
         let e = error(wait_on(&api, true).await.0);
         assert!(e.message().contains("ecr:StartImageScan"), "{e}");
         assert_eq!(e.exit_code(), 4);
-    }
-
-    #[test]
-    fn schedule_grows_from_poll_to_max_and_stays_in_bounds() {
-        let poll = Duration::from_secs(5);
-        let max = Duration::from_secs(30);
-        let delays: Vec<Duration> = schedule(poll, max, Some(7)).take(20).collect();
-        assert!(delays.iter().all(|d| *d >= poll && *d <= max), "{delays:?}");
-        assert!(
-            delays[0] < Duration::from_secs(10),
-            "first delay starts near the poll interval: {delays:?}"
-        );
-        let late = &delays[10..];
-        assert!(
-            late.iter().all(|d| *d >= max / 2 && *d <= max),
-            "at the cap delays stay within [max/2, max]: {delays:?}"
-        );
-        assert!(
-            late.iter().any(|d| *d != late[0]),
-            "the jitter stays at the cap, so gates never poll in lockstep: {late:?}"
-        );
-    }
-
-    #[test]
-    fn jitter_varies_between_seeds() {
-        let a: Vec<Duration> = schedule(Duration::from_secs(1), Duration::from_secs(60), Some(1))
-            .take(5)
-            .collect();
-        let b: Vec<Duration> = schedule(Duration::from_secs(1), Duration::from_secs(60), Some(2))
-            .take(5)
-            .collect();
-        assert_ne!(a, b);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
 use super::record::{BasicRecord, EnhancedRecord};
-use super::status::{classify, Usability};
+use super::status::{classify_answer, moved, Lists, Usability};
 use super::{Finding, Image, ImageError, ScanInfo, ScanKind, ScannedImage, Source};
 
 /// A saved input that cannot be read: always a usage error (exit 2), decided before judging.
@@ -239,18 +239,18 @@ fn image_from_pages(group: Vec<(String, RawPage)>) -> Result<ScannedImage, Input
                 "a page has no imageScanStatus.status: not a complete describe-image-scan-findings response".to_string(),
             ));
         };
-        match &status {
-            Some(first) if *first != this => {
-                return Err(broken(
-                    path,
-                    format!(
-                        "pages of {} report different scan statuses ({first} and {this}): they were saved while the scan changed; save every page again",
-                        first_image_name(&group)
-                    ),
-                ))
-            }
-            Some(_) => {}
-            None => status = Some(this),
+        let Some(first) = &status else {
+            status = Some(this);
+            continue;
+        };
+        if let Some(other) = moved(first, &this) {
+            return Err(broken(
+                path,
+                format!(
+                    "pages of {} report different scan statuses ({first} and {other}): they were saved while the scan changed; save every page again",
+                    first_image_name(&group)
+                ),
+            ));
         }
     }
     let status = status.unwrap_or_default();
@@ -271,13 +271,36 @@ fn image_from_pages(group: Vec<(String, RawPage)>) -> Result<ScannedImage, Input
         description: description.clone(),
         completed_at: completed_at.map(|t| t.0),
     };
-    let unusable = match classify(&status, description.as_deref()) {
+    let lists = Lists {
+        basic: group.iter().any(|(_, p)| {
+            p.image_scan_findings
+                .as_ref()
+                .is_some_and(|f| f.findings.is_some())
+        }),
+        enhanced: has_enhanced,
+    };
+    let unusable = match classify_answer(&status, description.as_deref(), lists) {
         Usability::Usable => None,
         Usability::Unusable(message) => Some(message),
         Usability::Pending => Some(format!(
             "scan status {status}: the scan had not finished when this response was saved; \
              save it again once it is COMPLETE"
         )),
+        // A usable status with no findings list is a broken save, not a clean image.
+        Usability::NoFindingsList => {
+            let message = if group.iter().all(|(_, p)| p.image_scan_findings.is_none()) {
+                format!("scan status {status} but no imageScanFindings: not a complete describe-image-scan-findings response")
+            } else {
+                format!(
+                    "scan status {status} but imageScanFindings has neither findings nor enhancedFindings: not a clean image, \
+                     an incomplete save (save the whole describe-image-scan-findings output)"
+                )
+            };
+            return Err(InputError::Shape {
+                path: group[0].0.clone(),
+                message,
+            });
+        }
     };
     if let Some(message) = unusable {
         return Ok(ScannedImage::failed(
@@ -286,31 +309,6 @@ fn image_from_pages(group: Vec<(String, RawPage)>) -> Result<ScannedImage, Input
             Some(scan),
             ImageError::scan(message),
         ));
-    }
-    // A usable status with no findings object is a broken save, not a clean image.
-    if group.iter().all(|(_, p)| p.image_scan_findings.is_none()) {
-        return Err(InputError::Shape {
-            path: group[0].0.clone(),
-            message: format!(
-                "scan status {status} but no imageScanFindings: not a complete describe-image-scan-findings response"
-            ),
-        });
-    }
-
-    // `{}` has no finding list at all: nothing says the image is clean.
-    let has_list = group.iter().any(|(_, p)| {
-        p.image_scan_findings
-            .as_ref()
-            .is_some_and(|f| f.findings.is_some() || f.enhanced_findings.is_some())
-    });
-    if !has_list {
-        return Err(InputError::Shape {
-            path: group[0].0.clone(),
-            message: format!(
-                "scan status {status} but imageScanFindings has neither findings nor enhancedFindings: not a clean image, \
-                 an incomplete save (save the whole describe-image-scan-findings output)"
-            ),
-        });
     }
     let old_cli = scan.kind == ScanKind::Enhanced && !has_enhanced;
 

@@ -11,6 +11,41 @@ pub enum Usability {
     Pending,
     /// The scan will not produce usable findings; the message explains and suggests a fix.
     Unusable(String),
+    /// The status is usable but the answer carries no findings list at all: it says nothing
+    /// about the image, so it is never a clean one (enhanced: not delivered yet; basic or saved:
+    /// malformed).
+    NoFindingsList,
+}
+
+/// Which findings lists an answer carried (`imageScanFindings.findings`, `.enhancedFindings`),
+/// whether it came from ECR just now or from a saved file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lists {
+    /// `findings` (basic) was present, even empty.
+    pub basic: bool,
+    /// `enhancedFindings` was present, even empty.
+    pub enhanced: bool,
+}
+
+impl Lists {
+    /// Neither list: not "no findings", but no answer about findings.
+    pub fn none(self) -> bool {
+        !self.basic && !self.enhanced
+    }
+}
+
+/// An answer's status and lists, judged once for the live and the offline path alike.
+pub fn classify_answer(status: &str, description: Option<&str>, lists: Lists) -> Usability {
+    match classify(status, description) {
+        Usability::Usable if lists.none() => Usability::NoFindingsList,
+        other => other,
+    }
+}
+
+/// Every page of one read must report the first page's status: a page that reports another
+/// was read while the scan changed, and the read is not judged. Returns the other status.
+pub fn moved<'a>(first: &str, page: &'a str) -> Option<&'a str> {
+    (first != page).then_some(page)
 }
 
 /// Classifies a `ScanStatus` value (service model 2015-09-21). The comparison is on the string

@@ -51,9 +51,9 @@ pub struct Epss {
 
 fn cve_key(id: &str) -> Option<u64> {
     let rest = id
-        .get(..4)?
-        .eq_ignore_ascii_case("CVE-")
-        .then(|| &id[4..])?;
+        .get(..4)
+        .filter(|p| p.eq_ignore_ascii_case("CVE-"))
+        .and(id.get(4..))?;
     let (year, number) = rest.split_once('-')?;
     if year.len() != 4 || number.is_empty() || number.len() > 9 {
         return None;
@@ -104,49 +104,69 @@ impl Epss {
             model: None,
             scores: HashMap::with_capacity(text.len() / 32),
         };
-        let mut header = false;
-        for (i, line) in text.lines().enumerate() {
-            let n = i + 1;
-            let line = line.trim_end_matches('\r');
-            if let Some(comment) = line.strip_prefix('#') {
-                for part in comment.split(',') {
-                    match part.split_once(':') {
-                        Some(("score_date", date)) => {
-                            epss.score_date = Some(
-                                parse_date(date)
-                                    .map_err(|e| problem(n, 1, format!("score_date {e}")))?,
-                            );
-                        }
-                        Some(("model_version", model)) => {
-                            epss.model = Some(model.trim().to_string())
-                        }
-                        _ => {}
-                    }
-                }
-                continue;
+        // FIRST writes `#model_version:…,score_date:…` on the first line; the csv reader skips
+        // comment lines, so that one is read here.
+        let (comment, body, skipped) = match text.strip_prefix('#') {
+            Some(rest) => {
+                let (comment, body) = rest.split_once('\n').unwrap_or((rest, ""));
+                (Some(comment.trim_end_matches('\r')), body, 1)
             }
-            if line.trim().is_empty() {
+            None => (None, text.as_str(), 0),
+        };
+        for part in comment.into_iter().flat_map(|c| c.split(',')) {
+            match part.split_once(':') {
+                Some(("score_date", date)) => {
+                    epss.score_date = Some(
+                        parse_date(date).map_err(|e| problem(1, 1, format!("score_date {e}")))?,
+                    );
+                }
+                Some(("model_version", model)) => epss.model = Some(model.trim().to_string()),
+                _ => {}
+            }
+        }
+        let mut rows = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .comment(Some(b'#'))
+            .from_reader(body.as_bytes());
+        let mut header = false;
+        let mut record = csv::StringRecord::new();
+        loop {
+            let more = rows.read_record(&mut record).map_err(|e| {
+                let line = e.position().map_or(0, |p| p.line() as usize) + skipped;
+                problem(line, 1, format!("not FIRST's EPSS CSV: {e}"))
+            })?;
+            if !more {
+                break;
+            }
+            let n = record.position().map_or(0, |p| p.line() as usize) + skipped;
+            let fields: Vec<&str> = record.iter().collect();
+            if fields.iter().all(|f| f.trim().is_empty()) {
                 continue;
             }
             if !header {
-                if !line.trim().eq_ignore_ascii_case("cve,epss,percentile") {
+                let names: Vec<String> = fields
+                    .iter()
+                    .map(|f| f.trim().to_ascii_lowercase())
+                    .collect();
+                if names != ["cve", "epss", "percentile"] {
                     return Err(problem(
                         n,
                         1,
-                        format!("not FIRST's EPSS CSV: expected the header `cve,epss,percentile`, found `{}`", cut(line)),
+                        format!("not FIRST's EPSS CSV: expected the header `cve,epss,percentile`, found `{}`", cut(&fields.join(","))),
                     ));
                 }
                 header = true;
                 continue;
             }
-            let mut fields = line.split(',');
-            let (Some(cve), Some(probability), Some(percentile), None) =
-                (fields.next(), fields.next(), fields.next(), fields.next())
-            else {
+            let [cve, probability, percentile] = fields[..] else {
                 return Err(problem(
                     n,
                     1,
-                    format!("expected cve,epss,percentile, found `{}`", cut(line)),
+                    format!(
+                        "expected cve,epss,percentile, found `{}`",
+                        cut(&fields.join(","))
+                    ),
                 ));
             };
             let key = cve_key(cve.trim())

@@ -464,8 +464,7 @@ impl FileChecker<'_> {
                 return None;
             }
         };
-        let format = time::macros::format_description!("[year]-[month]-[day]");
-        Date::parse(text.trim(), &format)
+        crate::timestamp::calendar_date(&text)
             .map_err(|_| {
                 self.problem(
                     value.span().start,

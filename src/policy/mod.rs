@@ -17,7 +17,7 @@ use std::sync::Arc;
 use globset::GlobMatcher;
 use time::Date;
 
-use crate::findings::{Finding, ScannedImage, Severity};
+use crate::findings::{Finding, Severity};
 
 /// `fail-on`: the lowest severity that violates, or `none` (only budgets can fail).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -268,38 +268,16 @@ impl Policy {
             .map(|b| b.max)
     }
 
-    /// Whether a finding of `severity` can violate under this policy (at or above `fail-on`,
-    /// budgeted, or escalated by KEV, EPSS or exploitability): findings ECR counts but the read
-    /// lacks matter only then.
-    pub fn could_violate(&self, severity: Severity) -> bool {
-        let severity = match severity {
-            Severity::Unknown => self.treat_unknown_as,
-            other => other,
-        };
-        self.budget(severity).is_some()
-            || matches!(self.fail_on, FailOn::At(threshold) if severity >= threshold)
-            || self.kev.is_some()
-            || self.fail_on_epss.is_some()
-            || self.fail_on_exploitable.is_some_and(|s| severity >= s)
-    }
-
-    /// What ECR counts that was not read, where it could change the verdict: `None` when the
-    /// read is complete enough to judge.
-    pub fn missing_findings(&self, image: &ScannedImage) -> Option<String> {
-        let missing: Vec<String> = image
-            .shortfalls
-            .iter()
-            .filter(|s| self.could_violate(s.severity))
-            .map(ToString::to_string)
-            .collect();
-        (!missing.is_empty()).then(|| missing.join(", "))
-    }
-
-    pub(crate) fn effective_severity(&self, finding: &Finding) -> Severity {
-        match finding.severity {
+    /// The severity judged for a finding labelled `severity`: `treat-unknown-as` ranks unknown.
+    pub(crate) fn rank(&self, severity: Severity) -> Severity {
+        match severity {
             Severity::Unknown => self.treat_unknown_as,
             other => other,
         }
+    }
+
+    pub(crate) fn effective_severity(&self, finding: &Finding) -> Severity {
+        self.rank(finding.severity)
     }
 }
 

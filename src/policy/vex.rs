@@ -5,15 +5,16 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::str::FromStr;
 use std::sync::Arc;
 
-use percent_encoding::percent_decode_str;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use time::OffsetDateTime;
 
 use super::file::{line_column, offset_of, read_input, ConfigError};
 use crate::findings::{Finding, Image};
+use crate::image_ref::Registry;
 use crate::timestamp::parse_instant;
 
 /// A statement's `status`.
@@ -73,16 +74,40 @@ impl Justification {
 /// The image a product names.
 #[derive(Clone, Debug, PartialEq)]
 enum Target {
-    /// `pkg:oci/…@sha256:…`: this manifest (or index) digest, in any repository.
-    Digest(String),
+    /// `pkg:oci/…@sha256:…`: this manifest (or index) digest; in any repository, or in the ECR
+    /// repository `repository_url` names.
+    Digest {
+        digest: String,
+        place: Option<Place>,
+    },
     /// `pkg:oci/…` without a version: every image of this repository (of this registry, when
     /// `repository_url` names an ECR host).
     Repository {
+        /// The purl's own path, `pkg:oci/app/api`, when no `repository_url` says more.
         path: String,
-        registry: Option<(String, String)>,
+        place: Option<Place>,
     },
     /// Not an OCI image purl, or an image in a registry other than ECR: matches no image.
     Other,
+}
+
+/// An ECR repository a `repository_url` names: its path, account and region.
+#[derive(Clone, Debug, PartialEq)]
+struct Place {
+    path: String,
+    account: String,
+    region: String,
+}
+
+impl Place {
+    fn holds(&self, image: &Image) -> bool {
+        self.path == image.repository
+            && image
+                .registry_id
+                .as_ref()
+                .is_none_or(|a| *a == self.account)
+            && image.region.as_ref().is_none_or(|r| *r == self.region)
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -337,17 +362,15 @@ impl Product {
             && self.arch.as_deref().is_none_or(|a| arch == Some(a));
         let image_matches = qualifiers_match
             && match &self.target {
-                Target::Digest(digest) => [&image.digest, &image.index_digest]
-                    .into_iter()
-                    .flatten()
-                    .any(|d| d.eq_ignore_ascii_case(digest)),
-                Target::Repository { path, registry } => {
-                    *path == image.repository
-                        && registry.as_ref().is_none_or(|(account, region)| {
-                            image.registry_id.as_ref().is_none_or(|a| a == account)
-                                && image.region.as_ref().is_none_or(|r| r == region)
-                        })
+                Target::Digest { digest, place } => {
+                    [&image.digest, &image.index_digest]
+                        .into_iter()
+                        .flatten()
+                        .any(|d| d.eq_ignore_ascii_case(digest))
+                        && place.as_ref().is_none_or(|p| p.holds(image))
                 }
+                Target::Repository { place: Some(p), .. } => p.holds(image),
+                Target::Repository { place: None, path } => *path == image.repository,
                 Target::Other => false,
             };
         image_matches
@@ -398,47 +421,47 @@ struct Purl {
     qualifiers: Vec<(String, String)>,
 }
 
-fn decode(text: &str) -> String {
-    percent_decode_str(text).decode_utf8_lossy().into_owned()
-}
-
 fn parse_purl(text: &str) -> Option<Purl> {
-    let rest = text.trim();
-    let rest = rest
-        .get(..4)?
-        .eq_ignore_ascii_case("pkg:")
-        .then(|| &rest[4..])?;
-    let rest = rest.split('#').next()?;
-    let (main, qualifiers) = rest.split_once('?').unwrap_or((rest, ""));
-    // The version follows the name: an `@` before the last `/` is an npm scope.
-    let name_start = main.rfind('/').map_or(0, |i| i + 1);
-    let (main, version) = match main[name_start..].find('@') {
-        Some(at) => (
-            &main[..name_start + at],
-            Some(decode(&main[name_start + at + 1..])),
-        ),
-        None => (main, None),
-    };
-    let mut segments = main
-        .trim_start_matches('/')
-        .split('/')
-        .filter(|s| !s.is_empty());
-    let kind = segments.next()?.to_ascii_lowercase();
-    let path: Vec<String> = segments.map(decode).collect();
-    if path.is_empty() {
-        return None;
-    }
-    let qualifiers = qualifiers
-        .split('&')
-        .filter_map(|q| q.split_once('='))
-        .map(|(k, v)| (k.to_ascii_lowercase(), decode(v)))
+    let text = oci_shorthand(text.trim());
+    let purl = packageurl::PackageUrl::from_str(&text).ok()?;
+    let path: Vec<String> = purl
+        .namespace()
+        .into_iter()
+        .chain([purl.name()])
+        .flat_map(|part| part.split('/'))
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
         .collect();
     Some(Purl {
-        kind,
+        kind: purl.ty().to_ascii_lowercase(),
         path,
-        version,
-        qualifiers,
+        version: purl.version().map(str::to_string),
+        qualifiers: purl
+            .qualifiers()
+            .iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.to_string()))
+            .collect(),
     })
+}
+
+/// `pkg:oci/app/api` names the repository `app/api`: a shorthand of ours (the purl spec gives
+/// `oci` no namespace, so the crate refuses it), handed to the crate as one encoded name.
+fn oci_shorthand(text: &str) -> std::borrow::Cow<'_, str> {
+    let prefix = "pkg:oci/";
+    if !text
+        .get(..prefix.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
+    {
+        return text.into();
+    }
+    let rest = &text[prefix.len()..];
+    let end = rest.find(['@', '?', '#']).unwrap_or(rest.len());
+    let (name, tail) = rest.split_at(end);
+    let name = name.trim_matches('/');
+    if !name.contains('/') {
+        return text.into();
+    }
+    format!("{prefix}{}{tail}", name.replace('/', "%2F")).into()
 }
 
 /// A package purl's name (its last path segment), for subcomponents.
@@ -450,9 +473,6 @@ fn oci_target(purl: &Purl) -> Target {
     if purl.kind != "oci" {
         return Target::Other;
     }
-    if let Some(version) = &purl.version {
-        return Target::Digest(version.to_ascii_lowercase());
-    }
     let repository_url = purl
         .qualifiers
         .iter()
@@ -461,32 +481,31 @@ fn oci_target(purl: &Purl) -> Target {
             let v = v.trim_end_matches('/');
             v.split_once("://").map_or(v, |(_, rest)| rest)
         });
-    match repository_url.map(|u| u.split_once('/')) {
-        // `repository_url` holds the registry host and the whole repository path; an image
-        // in another registry is not one ECR scanned.
-        Some(Some((host, path))) => match ecr_host(host) {
-            Some(registry) => Target::Repository {
+    // `repository_url` holds the registry host and the whole repository path. An image in
+    // another registry (or a host that only looks like ECR) is not one ECR scanned, whatever
+    // its digest: such a product matches nothing.
+    let place = match repository_url.map(|u| u.split_once('/')) {
+        Some(Some((host, path))) => match Registry::parse_host(host) {
+            Some(registry) => Some(Place {
                 path: path.to_string(),
-                registry: Some(registry),
-            },
-            None => Target::Other,
+                account: registry.account,
+                region: registry.region,
+            }),
+            None => return Target::Other,
         },
-        Some(None) => Target::Other,
+        Some(None) => return Target::Other,
+        None => None,
+    };
+    match &purl.version {
+        Some(version) => Target::Digest {
+            digest: version.to_ascii_lowercase(),
+            place,
+        },
         None => Target::Repository {
             path: purl.path.join("/"),
-            registry: None,
+            place,
         },
     }
-}
-
-/// `<account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]` as (account, region).
-fn ecr_host(host: &str) -> Option<(String, String)> {
-    let mut parts = host.split('.');
-    let account = parts.next()?;
-    let ecr = parts.next()? == "dkr" && matches!(parts.next()?, "ecr" | "ecr-fips");
-    let region = parts.next()?;
-    (ecr && account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| (account.to_string(), region.to_string()))
 }
 
 #[cfg(test)]
@@ -541,7 +560,7 @@ mod tests {
         let by_digest = vex(&doc(&format!(
             r#"{{"vulnerability": {{"name": "CVE-2023-4863"}}, "status": "not_affected",
                 "justification": "vulnerable_code_not_in_execute_path",
-                "products": [{{"@id": "pkg:oci/web@{}?repository_url=public.ecr.aws/x/web"}}]}}"#,
+                "products": [{{"@id": "pkg:oci/web@{}?repository_url=123456789012.dkr.ecr.us-east-1.amazonaws.com/app/web"}}]}}"#,
             DIGEST.replace(':', "%3A")
         )));
         let f = finding("CVE-2023-4863", "libwebp");
@@ -693,6 +712,28 @@ mod tests {
         // Other registries are other images; an ECR URL may carry a scheme, or be FIPS.
         let public = one(r#"{"@id": "pkg:oci/web?repository_url=public.ecr.aws/x/app/web"}"#);
         assert!(status_of(&public, &f, &image()).is_none());
+        let public_digest = one(&format!(
+            r#"{{"@id": "pkg:oci/web@{DIGEST}?repository_url=public.ecr.aws/x/app/web"}}"#
+        ));
+        assert!(
+            status_of(&public_digest, &f, &amd64).is_none(),
+            "not ECR, whatever the digest"
+        );
+        // Hosts that only look like ECR are other registries.
+        for host in [
+            "123456789012.dkr.ecr.us-east-1.evil.example",
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com.evil.example",
+        ] {
+            for version in ["", &format!("@{DIGEST}")] {
+                let lookalike = one(&format!(
+                    r#"{{"@id": "pkg:oci/web{version}?repository_url={host}/app/web"}}"#
+                ));
+                assert!(
+                    status_of(&lookalike, &f, &amd64).is_none(),
+                    "{host}{version}"
+                );
+            }
+        }
         let scheme = one(
             r#"{"@id": "pkg:oci/web?repository_url=https%3A%2F%2F123456789012.dkr.ecr-fips.us-east-1.amazonaws.com%2Fapp%2Fweb"}"#,
         );

@@ -180,46 +180,36 @@ pub struct Options {
 /// Writes every report. A report that cannot be written is an error, but the others are still
 /// attempted so one bad path does not lose every upload.
 pub fn write_all(eval: &Evaluation, outputs: &[Output], options: &Options) -> Result<(), String> {
-    // Each report only reads the evaluation, so they are written side by side, by one worker
-    // per core (more threads would only add allocator arenas, not speed).
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(outputs.len())
-        .max(1);
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let work = || {
-        let mut errors = Vec::new();
-        loop {
-            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let Some(output) = outputs.get(i) else {
-                break errors;
-            };
-            if let Err(e) = write_one(eval, output, options) {
-                errors.push((i, e));
-            }
-        }
-    };
-    // The calling thread is one of the workers: its allocator arena already holds the memory
-    // judging freed, which a fresh thread could not reuse.
-    let mut errors: Vec<(usize, String)> = std::thread::scope(|scope| {
-        let panicked = |_| vec![(usize::MAX, "a report writer panicked".to_string())];
-        let handles: Vec<_> = (1..workers).map(|_| scope.spawn(work)).collect();
-        let mut errors =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).unwrap_or_else(panicked);
-        for h in handles {
-            errors.extend(h.join().unwrap_or_else(panicked));
-        }
-        errors
+    // Each report only reads the evaluation, so they are written side by side: a scoped thread
+    // per report, the first on the calling thread, whose allocator arena already holds the
+    // memory judging freed.
+    let panicked = |_| Err("a report writer panicked".to_string());
+    let results: Vec<Result<(), String>> = std::thread::scope(|scope| {
+        let others: Vec<_> = outputs
+            .iter()
+            .skip(1)
+            .map(|output| scope.spawn(move || write_one(eval, output, options)))
+            .collect();
+        let first = outputs.first().map(|output| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                write_one(eval, output, options)
+            }))
+            .unwrap_or_else(panicked)
+        });
+        first
+            .into_iter()
+            .chain(
+                others
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(panicked)),
+            )
+            .collect()
     });
-    errors.sort();
+    let errors: Vec<String> = results.into_iter().filter_map(Result::err).collect();
     if errors.is_empty() {
         Ok(())
     } else {
-        Err(errors
-            .into_iter()
-            .map(|(_, e)| e)
-            .collect::<Vec<_>>()
-            .join("\n"))
+        Err(errors.join("\n"))
     }
 }
 

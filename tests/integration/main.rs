@@ -12,6 +12,7 @@ mod faults;
 mod integrations;
 mod live;
 mod moto;
+mod one_rule;
 mod promote;
 mod reports;
 mod risk;
