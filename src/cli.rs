@@ -316,7 +316,7 @@ pub struct WaitOptions {
     /// Longest delay between polls (backoff grows up to it)
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration, env = "ECR_SCAN_GATE_MAX_POLL_INTERVAL")]
     pub max_poll_interval: Duration,
-    /// How long "scan not found" is retried after the start (scan on push registers late)
+    /// How long "scan not found" and a tag not yet visible (ImageNotFound) are retried after the start (scan on push registers late; a tag just pushed can be invisible for a moment)
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration, env = "ECR_SCAN_GATE_SCAN_GRACE")]
     pub scan_grace: Duration,
     /// Under enhanced scanning, judge findings only once they stayed the same this long (or the scan completed this long ago); 0 judges the first answer

@@ -765,12 +765,93 @@ fn readme_documents_every_flag_and_exit_code() {
             }
         }
     }
+    for command in ["check", "evaluate", "wait"] {
+        readme_rows_match_clap(&readme, command);
+    }
     for code in 0..=4 {
         assert!(
             readme.contains(&format!("| {code} |")),
             "README exit code table lacks {code}"
         );
     }
+}
+
+/// Every `[default: X]` of a command's `--help`, and every range clap enforces on a number
+/// flag, appear in the README table row of that flag: the README cannot drift from the code.
+fn readme_rows_match_clap(readme: &str, command: &str) {
+    let help = util::run([command, "--help"]).stdout;
+    let starts_flag = |line: &str| {
+        let t = line.trim_start();
+        line.starts_with("  ")
+            && (t.starts_with("--") || (t.starts_with('-') && t.get(2..4) == Some(", ")))
+    };
+    let mut blocks: Vec<String> = Vec::new();
+    for line in help.lines() {
+        if starts_flag(line) {
+            blocks.push(String::new());
+        }
+        if let Some(block) = blocks.last_mut() {
+            block.push_str(line.trim());
+            block.push(' ');
+        }
+    }
+    let mut checked = 0;
+    let mut drift = Vec::new();
+    for block in blocks {
+        let Some(flag) = block
+            .split(|c: char| c.is_whitespace() || c == ',')
+            .find(|w| w.starts_with("--"))
+        else {
+            continue;
+        };
+        if ["--help", "--version"].contains(&flag) {
+            continue;
+        }
+        let rows: Vec<&str> = readme
+            .lines()
+            .filter(|l| {
+                l.starts_with('|')
+                    && (l.contains(&format!("`{flag} "))
+                        || l.contains(&format!("`{flag}`"))
+                        || l.contains(&format!(", {flag} ")))
+            })
+            .collect();
+        if let Some(default) = block
+            .rsplit_once("[default: ")
+            .and_then(|(_, rest)| rest.split_once(']'))
+            .map(|(d, _)| d.trim())
+        {
+            if !rows.iter().any(|r| r.replace('`', "").contains(default)) {
+                drift.push(format!(
+                    "{flag} ({command}): default `{default}` not in {rows:?}"
+                ));
+            }
+            checked += 1;
+        }
+        if block.contains(&format!("{flag} <N>")) {
+            for probe in ["0", "4294967295"] {
+                let out = util::run([command, flag, probe, "x"]);
+                let Some((_, range)) = out.stderr.split_once(" is not in ") else {
+                    continue;
+                };
+                let range = range.split_whitespace().next().unwrap_or_default();
+                let (low, high) = range.split_once("..=").expect("a clap range");
+                let documented = format!("{low}–{high}");
+                if !rows.iter().any(|r| r.contains(&documented)) {
+                    drift.push(format!(
+                        "{flag} ({command}): range {documented} not in {rows:?}"
+                    ));
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 0, "no default found in `{command} --help`");
+    assert!(
+        drift.is_empty(),
+        "README drifted from clap:\n{}",
+        drift.join("\n")
+    );
 }
 
 /// `tests/tools/fake_forge.py` on a loopback port: GitHub's and GitLab's comment APIs for one
