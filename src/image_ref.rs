@@ -25,6 +25,9 @@ pub struct Reference {
     pub repository: String,
     /// The tag or digest to look up.
     pub selector: Selector,
+    /// The tag of a `repo:tag@sha256:…` pin (Kubernetes writes these): the digest is what is
+    /// looked up and judged, the tag is kept for people.
+    pub pinned_tag: Option<String>,
 }
 
 impl fmt::Display for Reference {
@@ -56,10 +59,21 @@ pub fn parse(text: &str) -> Result<Reference, String> {
         },
         None => (None, None),
     };
+    let mut pinned_tag = None;
     let (name, selector) = if let Some((name, digest)) = rest.split_once('@') {
         if !is_digest(digest) {
             return bad("a digest must be sha256: followed by 64 lowercase hex characters");
         }
+        let name = match name.rsplit_once(':') {
+            Some((name, tag)) if !tag.contains('/') => {
+                if !is_tag(tag) {
+                    return bad(&format!("`{tag}` is not a valid tag"));
+                }
+                pinned_tag = Some(tag.to_string());
+                name
+            }
+            _ => name,
+        };
         (name, Selector::Digest(digest.to_string()))
     } else {
         match rest.rsplit_once(':') {
@@ -83,6 +97,7 @@ pub fn parse(text: &str) -> Result<Reference, String> {
         region,
         repository: name.to_string(),
         selector,
+        pinned_tag,
     })
 }
 
@@ -192,6 +207,20 @@ mod tests {
             parse(&format!("team/web@{DIGEST}")).unwrap().selector,
             Selector::Digest(DIGEST.into())
         );
+    }
+
+    #[test]
+    fn a_tag_pinned_by_digest_is_looked_up_by_the_digest() {
+        let r = parse(&format!(
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/app/web:1.4@{DIGEST}"
+        ))
+        .unwrap();
+        assert_eq!(r.selector, Selector::Digest(DIGEST.into()));
+        assert_eq!(
+            (r.repository.as_str(), r.pinned_tag.as_deref()),
+            ("app/web", Some("1.4"))
+        );
+        assert!(parse(&format!("app/web:-x@{DIGEST}")).is_err());
     }
 
     #[test]

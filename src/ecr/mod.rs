@@ -129,7 +129,7 @@ fn scan_kind(config: Option<&RegistryScanning>, image: &Image) -> ScanKind {
 fn base_image(reference: &Reference, registry_id: Option<&str>, region: &str) -> Image {
     let (tag, digest) = match &reference.selector {
         Selector::Tag(t) => (Some(t.clone()), None),
-        Selector::Digest(d) => (None, Some(d.clone())),
+        Selector::Digest(d) => (reference.pinned_tag.clone(), Some(d.clone())),
     };
     Image {
         repository: reference.repository.clone(),
