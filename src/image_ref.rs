@@ -87,7 +87,7 @@ pub fn parse(text: &str) -> Result<Reference, String> {
 }
 
 /// `<12 digits>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]`
-fn parse_registry(host: &str) -> Option<(String, String)> {
+pub fn parse_registry(host: &str) -> Option<(String, String)> {
     let host = host.to_ascii_lowercase();
     let rest = host
         .strip_suffix(".amazonaws.com.cn")
