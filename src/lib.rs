@@ -11,6 +11,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod deploy;
 pub mod ecr;
 pub mod error;
 pub mod evaluation;
