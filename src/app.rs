@@ -3,6 +3,8 @@
 //! report), then runs the steps in flow order and ends in the shared judge-and-report step;
 //! `check --promote-tag` promotes between judging and reporting, so the reports record it.
 
+mod deployed;
+
 use std::time::Duration;
 
 use crate::cli::{
@@ -56,7 +58,7 @@ fn evaluate(args: EvaluateArgs, color: bool, quiet: bool) -> Result<Outcome, Err
         if let Some(missing) = crate::judge::missing_findings(&judging.policy, image) {
             let files = match &image.source {
                 Source::File { files } => files.join(", "),
-                Source::Ecr { reference } => reference.clone(),
+                Source::Ecr { reference, .. } => reference.clone(),
             };
             return Err(Error::Input(saved::InputError::Shape {
                 path: files,
@@ -72,6 +74,7 @@ fn evaluate(args: EvaluateArgs, color: bool, quiet: bool) -> Result<Outcome, Err
 }
 
 fn check(args: CheckArgs, color: bool, quiet: bool) -> Result<Outcome, Error> {
+    let plan = deployed::read(&args)?;
     let mut judging = Judging::prepare(&args.policy, args.report, color)?;
     let tags = crate::cli::promote_tags(&args.promote_tags).map_err(Error::Usage)?;
     if !tags.is_empty() {
@@ -80,16 +83,24 @@ fn check(args: CheckArgs, color: bool, quiet: bool) -> Result<Outcome, Error> {
         report::check_writable(&judging.outputs).map_err(Error::Usage)?;
     }
     let wait: WaitSettings = (&args.wait).into();
+    judging.policy.require_digest = args.require_digest;
+    if args.write_pinned.as_deref() == Some("-") {
+        // The pinned file is the output a pipeline pipes on: reports make way for it.
+        judging.options.stdout_to_stderr = true;
+    }
+    let mut image_refs = args.images.clone();
+    if let Some(plan) = &plan {
+        for reference in plan.ecr_references() {
+            if !image_refs.contains(&reference) {
+                image_refs.push(reference);
+            }
+        }
+    }
     if let Some(reference) = &args.baseline_image {
         // Checked before the first AWS call, like every other reference.
         references(std::slice::from_ref(reference), &args.aws).map_err(Error::Usage)?;
     }
-    let live = Live::connect(
-        &args.images.images,
-        &args.aws,
-        wait.clone(),
-        !tags.is_empty(),
-    )?;
+    let live = Live::connect(&image_refs, &args.aws, wait.clone(), !tags.is_empty())?;
     let baseline = match &args.baseline_image {
         Some(reference) => Some((
             format!("image {reference}"),
@@ -105,13 +116,18 @@ fn check(args: CheckArgs, color: bool, quiet: bool) -> Result<Outcome, Error> {
                 scope.spawn(move || base.gather(Mode::Check)),
             )
         });
-        let images = live.gather(Mode::Check);
+        let images = if image_refs.is_empty() {
+            Vec::new()
+        } else {
+            live.gather(Mode::Check)
+        };
         let baseline = baseline.map(|(origin, reading)| {
             let images = reading.join().unwrap_or_else(|_| {
                 vec![ScannedImage::failed(
                     Default::default(),
                     Source::Ecr {
                         reference: origin.clone(),
+                        placements: Vec::new(),
                     },
                     None,
                     ImageError::aws("reading the baseline image stopped unexpectedly"),
@@ -155,7 +171,12 @@ fn check(args: CheckArgs, color: bool, quiet: bool) -> Result<Outcome, Error> {
             None => image,
         })
         .collect();
+    let (images, not_judged) = match &plan {
+        Some(plan) => deployed::place(plan, images, args.non_ecr),
+        None => (images, Vec::new()),
+    };
     let mut evaluation = judging.judge(images);
+    evaluation.warnings.extend(not_judged);
     if !tags.is_empty() {
         // Only a whole pass promotes; the digests are the judged ones, never a tag read again.
         evaluation.promotion = Some(if evaluation.outcome() == Outcome::Pass {
@@ -168,7 +189,13 @@ fn check(args: CheckArgs, color: bool, quiet: bool) -> Result<Outcome, Error> {
             }
         });
     }
-    judging.report(&evaluation, quiet)
+    let outcome = judging.report(&evaluation, quiet)?;
+    if let (Some(plan), Some(path)) = (&plan, &args.write_pinned) {
+        if outcome == Outcome::Pass {
+            deployed::write_pinned(plan, &evaluation, path)?;
+        }
+    }
+    Ok(outcome)
 }
 
 fn wait(args: WaitArgs, color: bool, quiet: bool) -> Result<Outcome, Error> {
@@ -203,6 +230,7 @@ fn wait(args: WaitArgs, color: bool, quiet: bool) -> Result<Outcome, Error> {
         color,
         sarif_location: None,
         include_findings: false,
+        stdout_to_stderr: false,
     };
     finish(&evaluation, &args.outputs, &options, quiet)
 }
@@ -224,6 +252,7 @@ impl Judging {
                 color,
                 sarif_location: report.sarif_location,
                 include_findings: true,
+                stdout_to_stderr: false,
             },
         })
     }

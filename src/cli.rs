@@ -101,9 +101,36 @@ pub struct EvaluateArgs {
 /// `check`: images, policy, reports, waiting and AWS.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// The images to gate.
-    #[command(flatten)]
-    pub images: ImageArgs,
+    /// Image references: repo, repo:tag, repo@sha256:…, or a full ECR URI
+    #[arg(
+        required_unless_present = "images_from",
+        value_name = "IMAGE",
+        env = "ECR_SCAN_GATE_IMAGES",
+        value_delimiter = ' '
+    )]
+    pub images: Vec<String>,
+    /// Also gate every image in this deployment file: Kubernetes YAML/JSON (Helm output, kubectl get -o json|yaml), an ECS task definition, a Compose file; - reads stdin (repeatable)
+    #[arg(
+        long = "images-from",
+        value_name = "PATH",
+        env = "ECR_SCAN_GATE_IMAGES_FROM",
+        value_delimiter = ','
+    )]
+    pub images_from: Vec<String>,
+    /// Images not in a private ECR registry: warn (listed, not judged), fail (exit 3) or ignore
+    #[arg(long, value_enum, value_name = "WHAT", default_value_t = NonEcr::Warn, env = "ECR_SCAN_GATE_NON_ECR")]
+    pub non_ecr: NonEcr,
+    /// A reference not pinned by digest is a violation (exit 1): only what was judged can be deployed
+    #[arg(long, env = "ECR_SCAN_GATE_REQUIRE_DIGEST", value_parser = BoolishValueParser::new())]
+    pub require_digest: bool,
+    /// After a pass (exit 0), write the --images-from file with each judged ECR image pinned to its digest, atomically; - is stdout (reports then go to stderr)
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "ECR_SCAN_GATE_WRITE_PINNED",
+        requires = "images_from"
+    )]
+    pub write_pinned: Option<String>,
     /// Threshold, budgets, allowlist and policy file.
     #[command(flatten)]
     pub policy: PolicyArgs,
@@ -209,7 +236,18 @@ pub struct WaitArgs {
     pub promote: RefusedPromotion,
 }
 
-/// The images `check` and `wait` look at.
+/// What to do with images that ECR cannot judge (another registry).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum NonEcr {
+    /// List them as not judged, with a warning.
+    Warn,
+    /// Each is an error of that image (exit 3).
+    Fail,
+    /// Drop them silently.
+    Ignore,
+}
+
+/// The images `wait` looks at.
 #[derive(Debug, Args)]
 pub struct ImageArgs {
     /// Image references: repo, repo:tag, repo@sha256:…, or a full ECR URI

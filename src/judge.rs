@@ -12,7 +12,9 @@ use time::{Date, Duration};
 use crate::evaluation::{
     BaselineState, Evaluation, ImageEvaluation, ImageVerdict, JudgedFinding, SeverityCounts, State,
 };
-use crate::findings::{Finding, FindingStatus, Fix, Image, ScanKind, ScannedImage, Severity};
+use crate::findings::{
+    Finding, FindingStatus, Fix, Image, ScanKind, ScannedImage, Severity, Source,
+};
 use crate::policy::epss::EpssScore;
 use crate::policy::kev::KevEntry;
 use crate::policy::{FailOn, Policy};
@@ -284,7 +286,14 @@ fn judge_image(
             State::WithinBudget | State::BelowThreshold => {}
         }
     }
-    let judgement = if counts.total().violations > 0 {
+    let unpinned = unpinned_reference(policy, &source);
+    if let Some(reference) = &unpinned {
+        warnings.push(format!(
+            "{reference} is not pinned by digest (--require-digest): a tag can move after the gate; deploy \
+             REPOSITORY@sha256:… (or write the pinned file with --write-pinned)"
+        ));
+    }
+    let judgement = if counts.total().violations > 0 || unpinned.is_some() {
         ImageVerdict::Fail
     } else {
         ImageVerdict::Pass
@@ -303,6 +312,16 @@ fn judge_image(
 
 /// A finding's state and the reason for it.
 type Decision = (State, Arc<str>);
+
+/// Under `--require-digest`, the reference that named this image by a tag rather than a digest.
+fn unpinned_reference(policy: &Policy, source: &Source) -> Option<String> {
+    let Source::Ecr { reference, .. } = source else {
+        return None;
+    };
+    let by_tag = crate::image_ref::parse(reference)
+        .is_ok_and(|r| matches!(r.selector, crate::image_ref::Selector::Tag(_)));
+    (policy.require_digest && by_tag).then(|| reference.clone())
+}
 
 /// Step 3 of the documented order, for a judged finding of `severity` when `n` judged findings
 /// have it: its budget if it has one, else `fail-on`.

@@ -8,6 +8,7 @@
 //! other files of the run; [`DeployFile::require_images`] is that error.
 
 mod extract;
+pub mod plan;
 pub mod reference;
 mod yaml;
 

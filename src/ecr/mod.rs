@@ -87,6 +87,7 @@ pub async fn gate<A: ScanApi>(
         let kind = scan_kind(scanning[api.region()].as_ref(), &base);
         let source = Source::Ecr {
             reference: reference.original.clone(),
+            placements: Vec::new(),
         };
         let wait = wait.clone();
         let semaphore = semaphore.clone();
@@ -422,6 +423,8 @@ mod tests {
             panic!("an error")
         };
         assert_eq!(error.exit_code(), 4);
-        assert!(matches!(&image.source, Source::Ecr { reference } if reference == "app/web:v1"));
+        assert!(
+            matches!(&image.source, Source::Ecr { reference, .. } if reference == "app/web:v1")
+        );
     }
 }

@@ -344,7 +344,21 @@ pub enum Source {
     Ecr {
         /// The reference as the user wrote it.
         reference: String,
+        /// Every place `--images-from` files name it (empty for a reference on the command
+        /// line); the report lists them as the image's `sources`.
+        #[serde(skip)]
+        placements: Vec<crate::deploy::plan::Placement>,
     },
+}
+
+impl Source {
+    /// The places deployment files name this image.
+    pub fn placements(&self) -> &[crate::deploy::plan::Placement] {
+        match self {
+            Source::Ecr { placements, .. } => placements,
+            Source::File { .. } => &[],
+        }
+    }
 }
 
 /// Why an image could not be judged; each kind knows its exit code.

@@ -157,6 +157,9 @@ pub struct Policy {
     pub fail_on_exploitable: Option<Severity>,
     /// Findings already in the baseline are pre-existing, not violations (unless escalated).
     pub baseline: Option<baseline::Baseline>,
+    /// `--require-digest`: an image named by a tag, not a digest, violates (only what was
+    /// judged can be deployed).
+    pub require_digest: bool,
 }
 
 impl Default for Policy {
@@ -173,6 +176,7 @@ impl Default for Policy {
             fail_on_epss: None,
             fail_on_exploitable: None,
             baseline: None,
+            require_digest: false,
         }
     }
 }

@@ -54,6 +54,8 @@ struct ImageReport<'a> {
     platform: Option<&'a str>,
     index_digest: Option<&'a str>,
     source: &'a Source,
+    /// Every place a deployment file names the image (`check --images-from`).
+    sources: &'a [crate::deploy::plan::Placement],
     scan: Option<&'a ScanInfo>,
     verdict: Verdict,
     /// `null` for `wait`, which counts nothing.
@@ -151,6 +153,7 @@ fn image<'a>(
         platform: i.image.platform.as_deref(),
         index_digest: i.image.index_digest.as_deref(),
         source: &i.source,
+        sources: i.source.placements(),
         scan: i.scan.as_ref(),
         verdict: i.verdict(),
         counts: include_findings.then_some(&i.counts),

@@ -175,6 +175,8 @@ pub struct Options {
     pub sarif_location: Option<String>,
     /// `wait` reports only scan status, not findings.
     pub include_findings: bool,
+    /// Reports without a path go to stderr: stdout carries `--write-pinned -`.
+    pub stdout_to_stderr: bool,
 }
 
 /// Writes every report. A report that cannot be written is an error, but the others are still
@@ -215,6 +217,10 @@ pub fn write_all(eval: &Evaluation, outputs: &[Output], options: &Options) -> Re
 
 fn write_one(eval: &Evaluation, output: &Output, options: &Options) -> Result<(), String> {
     let result = match &output.path {
+        None if options.stdout_to_stderr => {
+            let mut lock = BufWriter::new(io::stderr().lock());
+            render(eval, output.format, &mut lock, options).and_then(|()| lock.flush())
+        }
         None => {
             let stdout = io::stdout();
             let mut lock = BufWriter::new(stdout.lock());
