@@ -55,6 +55,7 @@ struct ImageReport<'a> {
     index_digest: Option<&'a str>,
     source: &'a Source,
     /// Every place a deployment file names the image (`check --images-from`).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
     sources: &'a [crate::deploy::plan::Placement],
     scan: Option<&'a ScanInfo>,
     verdict: Verdict,

@@ -102,6 +102,9 @@ async fn every_input_kind_is_judged_and_pinned_byte_for_byte() {
         .await;
         assert_eq!(out.status.code(), Some(0), "{file}: {}", text(&out.stderr));
         let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let saved = dir.path().join("report.json");
+        std::fs::write(&saved, &out.stdout).unwrap();
+        crate::util::validate_json_report(&saved);
         let judged = report["images"].as_array().unwrap();
         assert_eq!(judged.len(), images.len(), "{file}: each image judged once");
         // Each distinct reference is resolved once, however many places name it.
