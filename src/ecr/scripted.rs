@@ -196,7 +196,9 @@ pub fn image() -> Image {
 
 /// A registry with ECR's rate quota and a fixed latency: a token bucket of `rate` requests per
 /// second, as many in a burst (one second's worth), shared by every call; a call beyond it is
-/// answered `ThrottlingException` (after the same latency). Every image exists, its basic scan
+/// answered `ThrottlingException` (after the same latency). Requests that arrive together are
+/// answered in the order they came, 0.1 ms apart, as a real server's are: in a burst, the
+/// throttled ones (the last to arrive) are answered last. Every image exists, its basic scan
 /// COMPLETE with one HIGH finding. Counts every request, the throttled ones and the most in
 /// flight at once.
 #[derive(Clone)]
@@ -263,15 +265,16 @@ impl Quota {
                 within
             }
         };
-        {
+        let queued = {
             let mut counts = state.counts.lock().unwrap();
             counts.requests += 1;
             counts.throttled += usize::from(!within);
             counts.in_flight += 1;
             counts.most_in_flight = counts.most_in_flight.max(counts.in_flight);
-        }
+            counts.in_flight as u32
+        };
         let _in_flight = InFlight(state);
-        tokio::time::sleep(state.latency).await;
+        tokio::time::sleep(state.latency + std::time::Duration::from_micros(100) * queued).await;
         if within {
             Ok(answer)
         } else {
