@@ -383,8 +383,8 @@ pub struct AwsArgs {
     /// Attempts per AWS call for throttling, 5xx and network errors (standard retry mode)
     #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=20), env = "ECR_SCAN_GATE_MAX_ATTEMPTS")]
     pub max_attempts: u32,
-    /// Images checked at once
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=64), env = "ECR_SCAN_GATE_CONCURRENCY")]
+    /// ECR calls in flight at once per region: a cap; adapts down on throttling, back up as calls succeed
+    #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=64), env = "ECR_SCAN_GATE_CONCURRENCY")]
     pub concurrency: u32,
 }
 

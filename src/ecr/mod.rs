@@ -2,9 +2,11 @@
 //! until its scan is usable, [`fetch`] every page of findings, and after a pass [`promote`]
 //! the judged digests under new tags. Each step is a plain loop over
 //! the [`ScanApi`] seam ([`api`]); [`sdk`] implements it with the AWS SDK and is the only code
-//! that imports `aws_sdk_ecr`. The output is the project's own [`ScannedImage`], exactly what
+//! that imports `aws_sdk_ecr`; [`adaptive`] limits the calls in flight to what ECR's rate
+//! quota allows. The output is the project's own [`ScannedImage`], exactly what
 //! the offline reader produces.
 
+pub mod adaptive;
 pub mod api;
 pub mod fetch;
 pub mod promote;
@@ -17,12 +19,11 @@ pub mod wait;
 mod scripted;
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
+pub use adaptive::{Adaptive, CallLimit};
 pub use api::ScanApi;
 
 use crate::findings::{Image, ImageError, ScanKind, ScannedImage, Source};
@@ -57,7 +58,8 @@ pub enum Mode {
 }
 
 /// Resolves, waits for and (in `Check` mode) fetches every image, each through the client of
-/// its region, at most `concurrency` at once. Results keep the order of `targets`; one
+/// its region, with at most `concurrency` ECR calls in flight per region, fewer while ECR
+/// throttles ([`Adaptive`]). Results keep the order of `targets`; one
 /// reference can yield several images (one per platform of a multi-arch index).
 /// `registry_id` (`--registry-id`) applies where a reference names no registry.
 pub async fn gate<A: ScanApi>(
@@ -68,10 +70,15 @@ pub async fn gate<A: ScanApi>(
     concurrency: usize,
 ) -> Vec<ScannedImage> {
     let deadline = Instant::now() + wait.timeout;
-    let semaphore = Arc::new(Semaphore::new(concurrency.max(1)));
+    // ECR's quotas are per account and region: one limit per region, shared by its images.
+    let mut limits: HashMap<String, CallLimit> = HashMap::new();
     let mut scanning: HashMap<String, Option<RegistryScanning>> = HashMap::new();
     let mut tasks = Vec::with_capacity(targets.len());
     for (reference, api) in targets {
+        let limit = limits
+            .entry(api.region().to_string())
+            .or_insert_with(|| CallLimit::new(concurrency));
+        let api = Adaptive::sharing(api, limit.clone());
         let base = base_image(&reference, registry_id.as_deref(), api.region());
         if !scanning.contains_key(api.region()) {
             // Bounded like every call: a registry that never answers must not outlast --timeout.
@@ -90,13 +97,12 @@ pub async fn gate<A: ScanApi>(
             placements: Vec::new(),
         };
         let wait = wait.clone();
-        let semaphore = semaphore.clone();
+        // Every image gets a task: a task waiting for its scan holds no call in flight.
         let task = {
             let (base, source) = (base.clone(), source.clone());
-            tokio::spawn(async move {
-                let _permit = semaphore.acquire_owned().await;
-                gate_one(&api, base, source, &wait, kind, deadline, mode).await
-            })
+            tokio::spawn(
+                async move { gate_one(&api, base, source, &wait, kind, deadline, mode).await },
+            )
         };
         tasks.push((task, base, source));
     }

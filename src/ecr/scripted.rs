@@ -193,3 +193,141 @@ pub fn image() -> Image {
         ..Image::default()
     }
 }
+
+/// A registry with ECR's rate quota and a fixed latency: a token bucket of `rate` requests per
+/// second, as many in a burst (one second's worth), shared by every call; a call beyond it is
+/// answered `ThrottlingException` (after the same latency). Requests that arrive together are
+/// answered in the order they came, 0.1 ms apart, as a real server's are: in a burst, the
+/// throttled ones (the last to arrive) are answered last. Every image exists, its basic scan
+/// COMPLETE with one HIGH finding. Counts every request, the throttled ones and the most in
+/// flight at once.
+#[derive(Clone)]
+pub struct Quota(Arc<QuotaState>);
+
+struct QuotaState {
+    rate: Option<f64>,
+    latency: std::time::Duration,
+    /// Tokens left, as of when.
+    bucket: Mutex<(f64, tokio::time::Instant)>,
+    counts: Mutex<QuotaCounts>,
+}
+
+/// What a [`Quota`] server saw.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct QuotaCounts {
+    pub requests: usize,
+    pub throttled: usize,
+    pub in_flight: usize,
+    pub most_in_flight: usize,
+}
+
+impl QuotaCounts {
+    pub fn throttled_share(&self) -> f64 {
+        self.throttled as f64 / self.requests.max(1) as f64
+    }
+}
+
+/// Takes a request off the server's count when its answer is sent or the caller gives up.
+struct InFlight<'a>(&'a QuotaState);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.counts.lock().unwrap().in_flight -= 1;
+    }
+}
+
+impl Quota {
+    /// `rate` requests per second (`None`: no quota), each answered after `latency`.
+    pub fn new(rate: Option<u32>, latency: std::time::Duration) -> Self {
+        let rate = rate.map(f64::from);
+        Quota(Arc::new(QuotaState {
+            rate,
+            latency,
+            bucket: Mutex::new((rate.unwrap_or(0.0), tokio::time::Instant::now())),
+            counts: Mutex::new(QuotaCounts::default()),
+        }))
+    }
+
+    pub fn counts(&self) -> QuotaCounts {
+        *self.0.counts.lock().unwrap()
+    }
+
+    async fn answer<T>(&self, answer: T) -> Result<T, ApiError> {
+        let state = &*self.0;
+        let within = match state.rate {
+            None => true,
+            Some(rate) => {
+                let mut bucket = state.bucket.lock().unwrap();
+                let now = tokio::time::Instant::now();
+                let tokens = (bucket.0 + (now - bucket.1).as_secs_f64() * rate).min(rate);
+                let within = tokens >= 1.0;
+                *bucket = (if within { tokens - 1.0 } else { tokens }, now);
+                within
+            }
+        };
+        let queued = {
+            let mut counts = state.counts.lock().unwrap();
+            counts.requests += 1;
+            counts.throttled += usize::from(!within);
+            counts.in_flight += 1;
+            counts.most_in_flight = counts.most_in_flight.max(counts.in_flight);
+            counts.in_flight as u32
+        };
+        let _in_flight = InFlight(state);
+        tokio::time::sleep(state.latency + std::time::Duration::from_micros(100) * queued).await;
+        if within {
+            Ok(answer)
+        } else {
+            Err(ApiError::Service {
+                code: "ThrottlingException".into(),
+                message: "Rate exceeded".into(),
+                status: 400,
+            })
+        }
+    }
+}
+
+impl ScanApi for Quota {
+    async fn describe_image(&self, image: &Image) -> Result<ImageDetail, ApiError> {
+        let digest = format!("sha256:{:0>64}", image.repository.len());
+        self.answer(ImageDetail {
+            digest,
+            registry_id: None,
+            media_type: None,
+        })
+        .await
+    }
+
+    async fn findings_page(
+        &self,
+        image: &Image,
+        _token: Option<&str>,
+    ) -> Result<FindingsPage, ApiError> {
+        self.answer(page("COMPLETE", &image.repository, 1, None))
+            .await
+    }
+
+    async fn manifest(&self, _image: &Image) -> Result<Manifest, ApiError> {
+        unimplemented!("the quota server holds no manifests")
+    }
+
+    async fn put_image(&self, _: &Image, _: &str, _: &Manifest) -> Result<(), ApiError> {
+        unimplemented!("the quota server takes no images")
+    }
+
+    async fn start_scan(&self, _image: &Image) -> Result<(), ApiError> {
+        self.answer(()).await
+    }
+
+    async fn registry_scanning(&self) -> Result<RegistryScanning, ApiError> {
+        self.answer(RegistryScanning {
+            registry_id: Some("123456789012".into()),
+            kind: ScanKind::Basic,
+        })
+        .await
+    }
+
+    fn region(&self) -> &str {
+        "us-east-1"
+    }
+}
