@@ -380,7 +380,7 @@ pub struct AwsArgs {
     /// ECR endpoint (also AWS_ENDPOINT_URL); for local emulators and tests
     #[arg(long, value_name = "URL", env = "ECR_SCAN_GATE_ENDPOINT_URL")]
     pub endpoint_url: Option<String>,
-    /// Attempts per AWS call for throttling, 5xx and network errors (standard retry mode)
+    /// SDK attempts per AWS call for 5xx and network errors (standard retry mode); throttling is retried by the gate itself, with fewer calls in flight
     #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=20), env = "ECR_SCAN_GATE_MAX_ATTEMPTS")]
     pub max_attempts: u32,
     /// ECR calls in flight at once per region: a cap; adapts down on throttling, back up as calls succeed

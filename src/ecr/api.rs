@@ -171,7 +171,7 @@ fn hint(code: &str, action: &str) -> String {
             " — the AWS credentials are expired or invalid; refresh them (aws sso login, or the CI role)".to_string()
         }
         "ThrottlingException" | "LimitExceededException" => {
-            " — ECR kept throttling after every retry; raise --max-attempts or check more images with lower --concurrency".to_string()
+            " — ECR kept throttling until the deadline; raise --timeout, or check fewer images at once (lower --concurrency)".to_string()
         }
         _ => String::new(),
     }

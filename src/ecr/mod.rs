@@ -81,8 +81,14 @@ pub async fn gate<A: ScanApi>(
         let api = Adaptive::sharing(api, limit.clone());
         let base = base_image(&reference, registry_id.as_deref(), api.region());
         if !scanning.contains_key(api.region()) {
-            // Bounded like every call: a registry that never answers must not outlast --timeout.
-            let answer = match retry::before(deadline, api.registry_scanning()).await {
+            // Throttling is retried briefly: a basic registry taken for enhanced costs a settle,
+            // and a registry that never answers must not outlast --timeout.
+            let bound = deadline.min(Instant::now() + Duration::from_secs(10));
+            let answer = match retry::call(bound, "GetRegistryScanningConfiguration", || {
+                api.registry_scanning()
+            })
+            .await
+            {
                 Ok(answer) => Some(answer),
                 Err(e) => {
                     tracing::debug!(region = api.region(), error = %e, "cannot read the registry scanning configuration (IAM ecr:GetRegistryScanningConfiguration); treating the registry as enhanced, the safe side");

@@ -141,7 +141,8 @@ pub async fn until_usable<A: ScanApi>(
     let mut settle = Settle::new(kind, wait.settle);
     let mut unsettled: Option<String> = None;
     loop {
-        let answer = fetch::page(api, image, None, deadline).await;
+        // Faults (throttling above all) are tried again on the fault schedule, not a poll later.
+        let answer = fetch::page_retrying(api, image, None, deadline).await;
         if !matches!(answer, Err(PageError::Transient(_))) {
             last_error = None;
         }

@@ -8,7 +8,11 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
+use aws_sdk_ecr::config::retry::{ClassifyRetry, RetryAction};
 use aws_sdk_ecr::Client;
+use aws_smithy_runtime_api::client::interceptors::context::InterceptorContext;
+use aws_smithy_runtime_api::client::retries::classifiers::{RetryClassifierPriority, RetryReason};
+use aws_smithy_types::retry::ErrorKind;
 
 use super::SdkScanApi;
 use crate::image_ref::Reference;
@@ -86,6 +90,38 @@ impl Clients {
     }
 }
 
+/// Throttling is not retried inside a call: each throttled attempt comes back to the gate,
+/// where the adaptive limit (`ecr::adaptive`) halves the calls in flight and `ecr::retry`
+/// tries again. Retried inside the SDK, a throttle would hold its call slot and stay unseen.
+/// Server errors and the network keep the SDK's `--max-attempts`.
+#[derive(Debug)]
+struct ThrottlingToTheGate;
+
+impl ClassifyRetry for ThrottlingToTheGate {
+    fn classify_retry(&self, _: &InterceptorContext) -> RetryAction {
+        RetryAction::NoActionIndicated
+    }
+
+    fn classify_retry_v2(&self, _: &InterceptorContext, previous: &RetryAction) -> RetryAction {
+        match previous {
+            RetryAction::RetryIndicated(RetryReason::RetryableError {
+                kind: ErrorKind::ThrottlingError,
+                ..
+            }) => RetryAction::RetryForbidden,
+            _ => RetryAction::NoActionIndicated,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "ThrottlingToTheGate"
+    }
+
+    fn priority(&self) -> RetryClassifierPriority {
+        // After every default classifier, so it sees their verdict.
+        RetryClassifierPriority::run_after(RetryClassifierPriority::transient_error_classifier())
+    }
+}
+
 async fn build(settings: &AwsSettings, region: Option<String>) -> Result<SdkScanApi, String> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .retry_config(RetryConfig::standard().with_max_attempts(settings.max_attempts))
@@ -109,8 +145,11 @@ async fn build(settings: &AwsSettings, region: Option<String>) -> Result<SdkScan
         "no AWS region: pass --region, set AWS_REGION (or a profile region), or use a full image URI".to_string()
     })?;
     tracing::debug!(%region, endpoint = settings.endpoint_url.as_deref().unwrap_or("default"), "ECR client ready");
+    let conf = aws_sdk_ecr::config::Builder::from(&config)
+        .retry_classifier(ThrottlingToTheGate)
+        .build();
     Ok(SdkScanApi {
-        client: Client::new(&config),
+        client: Client::from_conf(conf),
         region,
     })
 }
