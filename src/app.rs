@@ -8,8 +8,10 @@ mod deployed;
 use std::time::Duration;
 
 use crate::cli::{
-    AwsArgs, CheckArgs, Cli, ColorChoice, Command, EvaluateArgs, PolicyArgs, ReportArgs, WaitArgs,
+    AuditArgs, AwsArgs, CheckArgs, Cli, ColorChoice, Command, EvaluateArgs, PolicyArgs, ReportArgs,
+    WaitArgs,
 };
+use crate::ecr::audit::Selection;
 use crate::ecr::sdk::{AwsSettings, Clients};
 use crate::ecr::{self, Mode, WaitSettings};
 use crate::error::Error;
@@ -34,6 +36,7 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
         Command::Evaluate(args) => evaluate(args, color, quiet),
         Command::Check(args) => check(*args, color, quiet),
         Command::Wait(args) => wait(args, color, quiet),
+        Command::Audit(args) => audit(*args, color, quiet),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "ecr-scan-gate", &mut std::io::stdout());
@@ -156,21 +159,7 @@ fn check(args: CheckArgs, color: bool, quiet: bool) -> Result<Outcome, Error> {
         }
         judging.policy.baseline = Some(Baseline::from_images(origin, &baseline));
     }
-    let images = images
-        .into_iter()
-        .map(|image| match crate::judge::missing_findings(&judging.policy, &image) {
-            // After the settle rule had its chance: an incomplete read, never a pass.
-            Some(missing) => {
-                let error = ImageError::aws(format!(
-                    "ECR counts {missing} that ecr:DescribeImageScanFindings did not return for {}: \
-                     refusing to judge an incomplete read",
-                    image.image
-                ));
-                ScannedImage::failed(image.image, image.source, image.scan, error)
-            }
-            None => image,
-        })
-        .collect();
+    let images = refuse_incomplete(&judging.policy, images);
     let (images, not_judged) = match &plan {
         Some(plan) => deployed::place(plan, images, args.non_ecr),
         None => (images, Vec::new()),
@@ -196,6 +185,80 @@ fn check(args: CheckArgs, color: bool, quiet: bool) -> Result<Outcome, Error> {
         }
     }
     Ok(outcome)
+}
+
+/// Live reads that lack findings ECR counts where they could violate: after the settle rule had
+/// its chance, an incomplete read, never a pass.
+fn refuse_incomplete(policy: &Policy, images: Vec<ScannedImage>) -> Vec<ScannedImage> {
+    images
+        .into_iter()
+        .map(|image| match crate::judge::missing_findings(policy, &image) {
+            Some(missing) => {
+                let error = ImageError::aws(format!(
+                    "ECR counts {missing} that ecr:DescribeImageScanFindings did not return for {}: \
+                     refusing to judge an incomplete read",
+                    image.image
+                ));
+                ScannedImage::failed(image.image, image.source, image.scan, error)
+            }
+            None => image,
+        })
+        .collect()
+}
+
+/// `audit`: list the registry, choose each repository's newest images, judge them by digest.
+fn audit(args: AuditArgs, color: bool, quiet: bool) -> Result<Outcome, Error> {
+    let mut judging = Judging::prepare(&args.policy, args.report, color)?;
+    judging.options.by_repository = true;
+    if args.wait.start_scan {
+        return Err(Error::Usage(
+            "audit never starts a scan: drop --start-scan (an unscanned image is reported as such)"
+                .to_string(),
+        ));
+    }
+    let pushed_since = args.pushed_within.map(|d| {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        now.saturating_sub(i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    });
+    let selection = Selection::new(
+        &args.repositories,
+        &args.tags,
+        pushed_since,
+        args.latest as usize,
+    )
+    .map_err(Error::Usage)?;
+    let mut wait: WaitSettings = (&args.wait).into();
+    wait.once = !args.wait_for_scans;
+    let mut live = Live::connect_registry(&args.aws, wait)?;
+    let deadline = tokio::time::Instant::now() + live.wait.timeout;
+    let api = live.clients.for_region(None).ok_or_else(|| {
+        Error::Usage("no AWS region: pass --region or set AWS_REGION".to_string())
+    })?;
+    let registry_id = live.registry_id.clone();
+    let chosen = live.runtime.block_on(async {
+        let api = ecr::adaptive::Adaptive::new(api, live.concurrency);
+        ecr::audit::select(&api, registry_id.as_deref(), &selection, deadline).await
+    });
+    let images = match chosen {
+        Ok(chosen) => {
+            tracing::info!(images = chosen.len(), "images to audit");
+            let refs: Vec<String> = chosen.iter().map(|c| c.reference()).collect();
+            live.refs = references(&refs, &args.aws).map_err(Error::Usage)?;
+            live.gather(Mode::Check)
+        }
+        // The listing failed: the run is that error, in every report.
+        Err(error) => vec![ScannedImage::failed(
+            Default::default(),
+            Source::Ecr {
+                reference: "the registry".to_string(),
+                placements: Vec::new(),
+            },
+            None,
+            error,
+        )],
+    };
+    let images = refuse_incomplete(&judging.policy, images);
+    judging.report(&judging.judge(images), quiet)
 }
 
 fn wait(args: WaitArgs, color: bool, quiet: bool) -> Result<Outcome, Error> {
@@ -231,6 +294,7 @@ fn wait(args: WaitArgs, color: bool, quiet: bool) -> Result<Outcome, Error> {
         sarif_location: None,
         include_findings: false,
         stdout_to_stderr: false,
+        by_repository: false,
     };
     finish(&evaluation, &args.outputs, &options, quiet)
 }
@@ -253,6 +317,7 @@ impl Judging {
                 sarif_location: report.sarif_location,
                 include_findings: true,
                 stdout_to_stderr: false,
+                by_repository: false,
             },
         })
     }
@@ -343,6 +408,15 @@ impl Live {
         if promoting {
             one_image_per_repository(&refs, aws).map_err(Error::Usage)?;
         }
+        Self::start(aws, wait, refs)
+    }
+
+    /// The clients of the flags' region, with no reference yet (`audit` lists them first).
+    fn connect_registry(aws: &AwsArgs, wait: WaitSettings) -> Result<Self, Error> {
+        Self::start(aws, wait, Vec::new())
+    }
+
+    fn start(aws: &AwsArgs, wait: WaitSettings, refs: Vec<Reference>) -> Result<Self, Error> {
         validate_wait(&wait).map_err(Error::Usage)?;
         let settings = AwsSettings {
             // No single attempt may outlast the whole run.
@@ -356,9 +430,12 @@ impl Live {
             .enable_all()
             .build()
             .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
-        let clients = runtime
-            .block_on(Clients::new(&settings, &refs))
-            .map_err(Error::Usage)?;
+        let clients = if refs.is_empty() {
+            runtime.block_on(Clients::for_settings(&settings))
+        } else {
+            runtime.block_on(Clients::new(&settings, &refs))
+        }
+        .map_err(Error::Usage)?;
         Ok(Live {
             runtime,
             clients,

@@ -71,6 +71,8 @@ pub enum Command {
     Evaluate(EvaluateArgs),
     /// Wait until each image's scan findings are usable (exit 0), without judging them
     Wait(WaitArgs),
+    /// Judge a whole registry: the newest tagged images of every repository, as they are now
+    Audit(Box<AuditArgs>),
     /// Print a shell completion script
     Completions {
         /// Shell to generate for
@@ -234,6 +236,48 @@ pub struct WaitArgs {
     /// Refused: `wait` judges nothing, so it has no pass to promote.
     #[command(flatten)]
     pub promote: RefusedPromotion,
+}
+
+/// `audit`: which repositories and images of the registry, the policy, reports and AWS.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Only repositories matching GLOB (`*` crosses `/`; repeatable)
+    #[arg(
+        long = "repository",
+        value_name = "GLOB",
+        env = "ECR_SCAN_GATE_REPOSITORY",
+        value_delimiter = ','
+    )]
+    pub repositories: Vec<String>,
+    /// Only images with a tag matching GLOB (repeatable)
+    #[arg(
+        long = "tag",
+        value_name = "GLOB",
+        env = "ECR_SCAN_GATE_TAG",
+        value_delimiter = ','
+    )]
+    pub tags: Vec<String>,
+    /// Only images pushed within this long (e.g. 30d, 12h)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, env = "ECR_SCAN_GATE_PUSHED_WITHIN")]
+    pub pushed_within: Option<Duration>,
+    /// The newest N matching images per repository, by push time
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000), env = "ECR_SCAN_GATE_LATEST")]
+    pub latest: u32,
+    /// Wait for scans not usable yet (without it a scan is read once, as it is now)
+    #[arg(long = "wait", env = "ECR_SCAN_GATE_WAIT", value_parser = BoolishValueParser::new())]
+    pub wait_for_scans: bool,
+    /// Threshold, budgets, allowlist and policy file.
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// Which reports to write, and where.
+    #[command(flatten)]
+    pub report: ReportArgs,
+    /// How long and how often to wait, with --wait.
+    #[command(flatten)]
+    pub wait: WaitOptions,
+    /// How to reach AWS.
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 /// What to do with images that ECR cannot judge (another registry).
@@ -479,6 +523,7 @@ impl From<&WaitOptions> for WaitSettings {
             scan_grace: o.scan_grace,
             settle: o.settle,
             start_scan: o.start_scan,
+            once: false,
         }
     }
 }

@@ -17,7 +17,8 @@ use crate::policy::kev::KevEntry;
 use crate::policy::FailOn;
 
 /// The verdict reports print: for the run, and for an image.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+/// Ordered worst last: pass < fail < error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     /// No finding violates.

@@ -37,7 +37,9 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use super::api::{ApiError, FindingsPage, ImageDetail, Manifest, RegistryScanning, ScanApi};
+use super::api::{
+    ApiError, FindingsPage, ImageDetail, ImageSummary, Listing, Manifest, RegistryScanning, ScanApi,
+};
 use crate::findings::Image;
 
 /// Answers in a row (none throttled) that raise the limit by one.
@@ -343,6 +345,28 @@ impl<A: ScanApi> ScanApi for Adaptive<A> {
             .await
     }
 
+    async fn repositories(
+        &self,
+        registry_id: Option<&str>,
+        token: Option<&str>,
+    ) -> Result<Listing<String>, ApiError> {
+        self.limited(|| self.inner.repositories(registry_id, token), Outcome::of)
+            .await
+    }
+
+    async fn tagged_images(
+        &self,
+        registry_id: Option<&str>,
+        repository: &str,
+        token: Option<&str>,
+    ) -> Result<Listing<ImageSummary>, ApiError> {
+        self.limited(
+            || self.inner.tagged_images(registry_id, repository, token),
+            Outcome::of,
+        )
+        .await
+    }
+
     fn region(&self) -> &str {
         self.inner.region()
     }
@@ -600,6 +624,7 @@ mod tests {
             scan_grace: Duration::from_secs(10),
             settle: Duration::ZERO,
             start_scan: false,
+            once: false,
         };
         let start = Instant::now();
         let images = gate(targets, None, &wait, Mode::Check, 32).await;

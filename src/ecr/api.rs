@@ -70,6 +70,26 @@ impl FindingsPage {
     }
 }
 
+/// One page of a listing (`DescribeRepositories`, `DescribeImages` of a repository).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Listing<T> {
+    /// This page's items.
+    pub items: Vec<T>,
+    /// `nextToken`: `None` on the last page.
+    pub next_token: Option<String>,
+}
+
+/// A tagged image as `DescribeImages` lists it, for `audit`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageSummary {
+    /// `imageDigest`.
+    pub digest: String,
+    /// `imageTags`.
+    pub tags: Vec<String>,
+    /// `imagePushedAt`, epoch seconds.
+    pub pushed_at: Option<i64>,
+}
+
 /// `GetRegistryScanningConfiguration`: which registry answered, and how it scans.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RegistryScanning {
@@ -215,6 +235,30 @@ pub trait ScanApi: Clone + Send + Sync + 'static {
     /// `GetRegistryScanningConfiguration`: basic or enhanced scanning in the caller's
     /// registry (ECR answers for no other).
     fn registry_scanning(&self) -> impl Future<Output = Result<RegistryScanning, ApiError>> + Send;
+
+    /// One page of `DescribeRepositories` (`audit`). Clients that never list answer that they
+    /// cannot.
+    fn repositories(
+        &self,
+        _registry_id: Option<&str>,
+        _token: Option<&str>,
+    ) -> impl Future<Output = Result<Listing<String>, ApiError>> + Send {
+        async {
+            Err(ApiError::BadAnswer(
+                "this client lists no repositories".into(),
+            ))
+        }
+    }
+
+    /// One page of `DescribeImages` of a repository, tagged images only (`audit`).
+    fn tagged_images(
+        &self,
+        _registry_id: Option<&str>,
+        _repository: &str,
+        _token: Option<&str>,
+    ) -> impl Future<Output = Result<Listing<ImageSummary>, ApiError>> + Send {
+        async { Err(ApiError::BadAnswer("this client lists no images".into())) }
+    }
 
     /// The region this client talks to, for reports.
     fn region(&self) -> &str;

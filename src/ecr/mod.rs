@@ -8,6 +8,7 @@
 
 pub mod adaptive;
 pub mod api;
+pub mod audit;
 pub mod fetch;
 pub mod promote;
 pub mod resolve;
@@ -46,6 +47,9 @@ pub struct WaitSettings {
     pub settle: Duration,
     /// `--start-scan`: start a basic scan when none exists.
     pub start_scan: bool,
+    /// Read the scan as it is now, once, and never wait (`audit` without `--wait`): a scan
+    /// not usable yet, or none at all, is that image's error.
+    pub once: bool,
 }
 
 /// `check` reads every finding; `wait` stops once the scan is usable.
@@ -243,6 +247,7 @@ mod tests {
             scan_grace: Duration::from_secs(10),
             settle: Duration::ZERO,
             start_scan: false,
+            once: false,
         }
     }
 

@@ -201,7 +201,7 @@ pub async fn until_usable<A: ScanApi>(
                     start_scan(api, image, deadline)
                         .await
                         .map_err(|error| WaitError { error, scan: None })?;
-                } else if start.elapsed() >= wait.scan_grace {
+                } else if wait.once || start.elapsed() >= wait.scan_grace {
                     let mut message = if scan_requested {
                         "no scan found for this image although --start-scan asked for one: check that the \
                          repository's images can be scanned"
@@ -232,6 +232,15 @@ pub async fn until_usable<A: ScanApi>(
                 })
             }
         };
+        if wait.once && last_error.is_none() {
+            let why = unsettled.as_deref().unwrap_or(&status);
+            return Err(WaitError {
+                error: ImageError::scan(format!(
+                    "the scan of {image} is not usable yet ({why}); read once without waiting: pass --wait to wait for it"
+                )),
+                scan: last_scan,
+            });
+        }
         let elapsed = start.elapsed();
         let mut delay = delays.next().unwrap_or(wait.max_poll_interval);
         if unsettled.is_some() {
@@ -332,6 +341,7 @@ mod tests {
             scan_grace: Duration::from_secs(60),
             settle: Duration::ZERO,
             start_scan,
+            once: false,
         }
     }
 

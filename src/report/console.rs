@@ -10,7 +10,12 @@ use crate::evaluation::{Evaluation, ImageEvaluation, PromotionStatus, State, Ver
 use crate::findings::Severity;
 
 /// The console report: per image a summary and its violations, then the verdict; `color` adds ANSI.
-pub fn write(eval: &Evaluation, out: &mut dyn Write, color: bool) -> io::Result<()> {
+pub fn write(
+    eval: &Evaluation,
+    out: &mut dyn Write,
+    color: bool,
+    by_repository: bool,
+) -> io::Result<()> {
     let paint = |text: &str, code: &str| {
         if color {
             format!("\x1b[{code}m{text}\x1b[0m")
@@ -62,7 +67,52 @@ pub fn write(eval: &Evaluation, out: &mut dyn Write, color: bool) -> io::Result<
             }
         ),
     };
-    writeln!(out, "Verdict: {summary} (exit code {})", eval.exit_code())
+    writeln!(out, "Verdict: {summary} (exit code {})", eval.exit_code())?;
+    if by_repository {
+        write_repositories(eval, out, &paint)?;
+    }
+    Ok(())
+}
+
+/// `audit`: one line per repository, worst first (errors, then failures, then passes; most
+/// violations first), so a registry's problems head the list.
+fn write_repositories(
+    eval: &Evaluation,
+    out: &mut dyn Write,
+    paint: &dyn Fn(&str, &str) -> String,
+) -> io::Result<()> {
+    let mut rows: Vec<(String, Verdict, usize, usize)> = Vec::new();
+    for image in &eval.images {
+        let name = match &image.image.registry_id {
+            Some(account) => format!("{account}/{}", image.image.repository),
+            None => image.image.repository.clone(),
+        };
+        let violations = image.counts.total().violations;
+        match rows.iter_mut().find(|r| r.0 == name) {
+            Some(row) => {
+                row.1 = row.1.max(image.verdict());
+                row.2 += 1;
+                row.3 += violations;
+            }
+            None => rows.push((name, image.verdict(), 1, violations)),
+        }
+    }
+    rows.sort_by(|a, b| b.1.cmp(&a.1).then(b.3.cmp(&a.3)).then(a.0.cmp(&b.0)));
+    writeln!(out)?;
+    writeln!(out, "{}", paint("Repositories (worst first):", "1"))?;
+    for (name, verdict, images, violations) in rows {
+        let word = match verdict {
+            Verdict::Error => paint("ERROR", "31;1"),
+            Verdict::Fail => paint("FAIL ", "31;1"),
+            Verdict::Pass => paint("PASS ", "32;1"),
+        };
+        writeln!(
+            out,
+            "  {word} {}  {images} image(s), {violations} violation(s)",
+            terminal(&name)
+        )?;
+    }
+    Ok(())
 }
 
 fn write_image(

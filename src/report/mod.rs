@@ -177,6 +177,8 @@ pub struct Options {
     pub include_findings: bool,
     /// Reports without a path go to stderr: stdout carries `--write-pinned -`.
     pub stdout_to_stderr: bool,
+    /// `audit`: the console ends with one line per repository.
+    pub by_repository: bool,
 }
 
 /// Writes every report. A report that cannot be written is an error, but the others are still
@@ -257,7 +259,7 @@ fn render(
     match format {
         Format::Console if !options.include_findings => console::write_wait(eval, out),
         Format::Markdown if !options.include_findings => markdown::write_wait(eval, out),
-        Format::Console => console::write(eval, out, options.color),
+        Format::Console => console::write(eval, out, options.color, options.by_repository),
         Format::Json => json::write(eval, out, options.include_findings),
         Format::Sarif => sarif::write(eval, out, options.sarif_location.as_deref()),
         Format::Junit => junit::write(eval, out),

@@ -6,6 +6,7 @@
 //! from `scripts/install-tools.sh` (under `.tools/`, or `$ECR_SCAN_GATE_TOOLS_DIR`); without
 //! them the checks are skipped with a note, except under `CI=true`, where they must be present.
 
+mod audit;
 mod deployed;
 mod evaluate;
 mod fake_ecr;

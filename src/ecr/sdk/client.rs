@@ -43,10 +43,22 @@ pub struct Clients {
 impl Clients {
     /// `Err` is a configuration problem (no region anywhere), found before any call.
     pub async fn new(settings: &AwsSettings, refs: &[Reference]) -> Result<Self, String> {
-        let mut regions: Vec<Option<String>> = refs
+        let regions: Vec<Option<String>> = refs
             .iter()
             .map(|r| r.region.clone().or_else(|| settings.region.clone()))
             .collect();
+        Self::of_regions(settings, regions).await
+    }
+
+    /// A client for the region of the flags and the AWS config chain (`audit`).
+    pub async fn for_settings(settings: &AwsSettings) -> Result<Self, String> {
+        Self::of_regions(settings, vec![settings.region.clone()]).await
+    }
+
+    async fn of_regions(
+        settings: &AwsSettings,
+        mut regions: Vec<Option<String>>,
+    ) -> Result<Self, String> {
         regions.sort();
         regions.dedup();
         let mut by_region = BTreeMap::new();

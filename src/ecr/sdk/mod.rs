@@ -7,13 +7,14 @@ mod convert;
 mod errors;
 
 use aws_sdk_ecr::config::retry::RetryConfig;
-use aws_sdk_ecr::types::{ImageIdentifier, ScanType};
+use aws_sdk_ecr::types::{DescribeImagesFilter, ImageIdentifier, ScanType, TagStatus};
 use aws_sdk_ecr::Client;
 
 pub use client::{AwsSettings, Clients};
 
 use super::api::{
-    ApiError, FindingsPage, ImageDetail, Manifest, RegistryScanning, ScanApi, MANIFEST_TYPES,
+    ApiError, FindingsPage, ImageDetail, ImageSummary, Listing, Manifest, RegistryScanning,
+    ScanApi, MANIFEST_TYPES,
 };
 use crate::findings::{Image, ScanKind};
 
@@ -176,6 +177,70 @@ impl ScanApi for SdkScanApi {
                 // Enhanced, or a value added later: the side that waits for findings to settle.
                 _ => ScanKind::Enhanced,
             },
+        })
+    }
+
+    async fn repositories(
+        &self,
+        registry_id: Option<&str>,
+        token: Option<&str>,
+    ) -> Result<Listing<String>, ApiError> {
+        let output = self
+            .client
+            .describe_repositories()
+            .set_registry_id(registry_id.map(str::to_string))
+            .set_next_token(token.map(str::to_string))
+            .max_results(1000)
+            .send()
+            .await
+            .map_err(errors::from_sdk)?;
+        Ok(Listing {
+            items: output
+                .repositories()
+                .iter()
+                .filter_map(|r| r.repository_name().map(str::to_string))
+                .collect(),
+            next_token: output.next_token().map(str::to_string),
+        })
+    }
+
+    async fn tagged_images(
+        &self,
+        registry_id: Option<&str>,
+        repository: &str,
+        token: Option<&str>,
+    ) -> Result<Listing<ImageSummary>, ApiError> {
+        let output = self
+            .client
+            .describe_images()
+            .repository_name(repository)
+            .set_registry_id(registry_id.map(str::to_string))
+            .filter(
+                DescribeImagesFilter::builder()
+                    .tag_status(TagStatus::Tagged)
+                    .build(),
+            )
+            .set_next_token(token.map(str::to_string))
+            .max_results(1000)
+            .send()
+            .await
+            .map_err(errors::from_sdk)?;
+        let mut items = Vec::new();
+        for detail in output.image_details() {
+            let digest = detail.image_digest().ok_or_else(|| {
+                ApiError::BadAnswer(format!(
+                    "ecr:DescribeImages listed an image of {repository} without a digest"
+                ))
+            })?;
+            items.push(ImageSummary {
+                digest: digest.to_string(),
+                tags: detail.image_tags().to_vec(),
+                pushed_at: detail.image_pushed_at().map(|t| t.secs()),
+            });
+        }
+        Ok(Listing {
+            items,
+            next_token: output.next_token().map(str::to_string),
         })
     }
 
