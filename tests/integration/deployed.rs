@@ -222,6 +222,52 @@ async fn pinned_to_stdout_sends_reports_to_stderr_and_a_failure_writes_nothing()
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn helm_output_piped_through_the_gate_comes_out_pinned() {
+    // helm template . | ecr-scan-gate check --images-from - --write-pinned - | kubectl apply -f -
+    let fake = clean_registry().await;
+    let input = std::fs::read_to_string(fixture("deploy/helm-template.yaml")).unwrap();
+    let stdin = input.clone();
+    let uri = fake.uri();
+    let out = tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let args = ["check", "--images-from", "-", "--write-pinned", "-"];
+        let mut child = crate::live::command(uri, args.map(String::from).to_vec(), vec![])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let images = [
+        "app/migrate:1.4.2",
+        "app/web:1.4.2",
+        "app/worker:2.0.1",
+        "app/cache:7.2.4",
+    ];
+    assert_eq!(text(&out.stdout), pinned_by_hand(&input, &images, true));
+    assert!(
+        text(&out.stderr).contains("Verdict: PASS"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stderr).contains("<stdin>"),
+        "sources name stdin: {}",
+        text(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn non_ecr_fail_and_require_digest_change_the_verdict() {
     let fake = clean_registry().await;
     let input = fixture("deploy/compose.yaml");

@@ -12,6 +12,17 @@ use wiremock::ResponseTemplate;
 /// Runs the binary against `endpoint` with test credentials and fast polling. Blocking, so
 /// callers on the test runtime go through [`gate`].
 fn run_blocking(endpoint: String, args: Vec<String>, extra_env: Vec<(String, String)>) -> Output {
+    command(endpoint, args, extra_env)
+        .output()
+        .expect("run ecr-scan-gate")
+}
+
+/// The binary as [`run_env`] runs it, for callers that need its stdin.
+pub fn command(
+    endpoint: String,
+    args: Vec<String>,
+    extra_env: Vec<(String, String)>,
+) -> std::process::Command {
     let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("ecr-scan-gate"));
     for (key, _) in std::env::vars() {
         if key.starts_with("ECR_SCAN_GATE_") || key.starts_with("AWS_") || key == "RUST_LOG" {
@@ -52,7 +63,7 @@ fn run_blocking(endpoint: String, args: Vec<String>, extra_env: Vec<(String, Str
             }
         }
     }
-    cmd.output().expect("run ecr-scan-gate")
+    cmd
 }
 
 async fn gate(fake: &FakeEcr, args: &[&str]) -> Output {
