@@ -109,6 +109,9 @@ impl Pending {
     }
 }
 
+/// One image, in the contract's order: its notes, then per finding the exemptions (allowed,
+/// ignored-unfixed), the baseline (pre-existing) and the escalations, then per severity the
+/// threshold or budget, then the counts and the verdict.
 fn judge_image(
     scanned: ScannedImage,
     policy: &Policy,
@@ -138,154 +141,30 @@ fn judge_image(
             }
         }
     };
-    if policy.ignore_unfixed && scan.as_ref().is_some_and(|s| s.kind == ScanKind::Basic) {
-        warnings.push(
-            "ignore-unfixed has no effect on a basic scan: basic findings carry no fix information"
-                .to_string(),
-        );
-    }
     let basic = scan.as_ref().is_some_and(|s| s.kind == ScanKind::Basic);
-    if policy.fail_on_exploitable.is_some() && basic {
-        warnings.push(
-            "fail-on-exploitable has no effect on a basic scan: only Amazon Inspector says whether an exploit exists"
-                .to_string(),
-        );
-    }
+    warnings.extend(policy_notes(policy, basic, &image));
+    let closed = findings
+        .iter()
+        .filter(|f| f.status == FindingStatus::Closed)
+        .count();
+    // Exemptions, the baseline and escalations are decided per finding; threshold and
+    // budgets need per-severity totals first.
+    let pending: Vec<Pending> = findings
+        .into_iter()
+        .filter(|f| f.status != FindingStatus::Closed)
+        .map(|finding| pending(finding, &image, policy, today, used, &mut warnings))
+        .collect();
+    let decisions = thresholds(policy, &pending);
     let baseline_origin: Option<Arc<str>> = policy
         .baseline
         .as_ref()
         .map(|b| format!("also in the baseline {}", b.origin).into());
-    let baseline_here = policy
-        .baseline
-        .as_ref()
-        .and_then(|b| b.for_repository(&image.repository));
-    if let (Some(baseline), None) = (&policy.baseline, baseline_here) {
-        warnings.push(format!(
-            "the baseline {} has no image of {}: every finding counts as new",
-            baseline.origin, image.repository
-        ));
-    }
-
-    let mut closed = 0;
-    // Exemptions, the baseline and escalations are decided per finding; threshold and
-    // budgets need per-severity totals first.
-    let mut pending: Vec<Pending> = Vec::with_capacity(findings.len());
-    for finding in findings {
-        if finding.status == FindingStatus::Closed {
-            closed += 1;
-            continue;
-        }
-        let severity = policy.effective_severity(&finding);
-        let exempt = first_exemption(&finding, &image, policy, today, used, &mut warnings);
-        let baseline = policy.baseline.as_ref().map(|_| {
-            if baseline_here.is_some_and(|b| b.contains(&finding)) {
-                BaselineState::Unchanged
-            } else {
-                BaselineState::New
-            }
-        });
-        let kev = policy
-            .kev
-            .as_ref()
-            .and_then(|kev| finding.ids().find_map(|id| kev.get(id)));
-        let epss = policy.epss.as_ref().and_then(|epss| {
-            finding
-                .ids()
-                .filter_map(|id| epss.get(id))
-                .max_by(|a, b| a.probability.total_cmp(&b.probability))
-        });
-        let escalation = if exempt.is_some() {
-            None
-        } else {
-            escalate(
-                finding.exploit_available == Some(true),
-                severity,
-                kev,
-                epss,
-                policy,
-            )
-        };
-        pending.push(Pending {
-            pre_existing: exempt.is_none() && baseline == Some(BaselineState::Unchanged),
-            finding,
-            severity,
-            exempt,
-            escalation,
-            kev,
-            epss,
-            baseline,
-        });
-    }
-
-    let judged_at = |severity: Severity| {
-        let n = pending
-            .iter()
-            .filter(|p| p.severity == severity && p.judged())
-            .count();
-        threshold(policy, severity, n as u64)
-    };
-    // Indexed by severity, like the counts.
-    let decisions: Vec<Decision> = Severity::ALL.iter().rev().map(|s| judged_at(*s)).collect();
     let mut judged: Vec<JudgedFinding> = pending
         .into_iter()
-        .map(|p| {
-            let (state, reason) = match (p.exempt, p.escalation) {
-                (Some(exempt), _) => exempt,
-                (None, Some(escalation)) if p.pre_existing => (
-                    State::Violation,
-                    format!("{escalation} (pre-existing in the baseline, escalated)").into(),
-                ),
-                (None, Some(escalation)) => (State::Violation, escalation),
-                (None, None) if p.pre_existing => (
-                    State::PreExisting,
-                    baseline_origin
-                        .clone()
-                        .unwrap_or_else(|| "pre-existing".into()),
-                ),
-                (None, None) => decisions[p.severity as usize].clone(),
-            };
-            JudgedFinding {
-                finding: p.finding,
-                severity: p.severity,
-                state,
-                reason,
-                kev: p.kev,
-                epss: p.epss,
-                baseline: p.baseline,
-            }
-        })
+        .map(|p| decide(p, &decisions, baseline_origin.as_ref()))
         .collect();
-
-    // Most severe first; within a severity the likeliest to be exploited first.
-    judged.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then_with(|| {
-                let p = |j: &JudgedFinding| j.epss.map_or(-1.0, |e| e.probability);
-                p(b).total_cmp(&p(a))
-            })
-            .then_with(|| a.finding.id.cmp(&b.finding.id))
-            .then_with(|| {
-                a.finding
-                    .packages
-                    .first()
-                    .map(|p| &p.name)
-                    .cmp(&b.finding.packages.first().map(|p| &p.name))
-            })
-    });
-
-    let mut counts = SeverityCounts::default();
-    for j in &judged {
-        let c = &mut counts[j.severity];
-        c.total += 1;
-        match j.state {
-            State::Allowed => c.allowed += 1,
-            State::IgnoredUnfixed => c.ignored += 1,
-            State::PreExisting => c.pre_existing += 1,
-            State::Violation => c.violations += 1,
-            State::WithinBudget | State::BelowThreshold => {}
-        }
-    }
+    sort_findings(&mut judged);
+    let counts = count(&judged);
     let unpinned = unpinned_reference(policy, &source);
     if let Some(reference) = &unpinned {
         warnings.push(format!(
@@ -308,6 +187,166 @@ fn judge_image(
         findings: judged,
         warnings,
     }
+}
+
+/// Rules that cannot act on this image, and a baseline that does not know its repository.
+fn policy_notes(policy: &Policy, basic: bool, image: &Image) -> Vec<String> {
+    let mut notes = Vec::new();
+    if policy.ignore_unfixed && basic {
+        notes.push(
+            "ignore-unfixed has no effect on a basic scan: basic findings carry no fix information"
+                .to_string(),
+        );
+    }
+    if policy.fail_on_exploitable.is_some() && basic {
+        notes.push(
+            "fail-on-exploitable has no effect on a basic scan: only Amazon Inspector says whether an exploit exists"
+                .to_string(),
+        );
+    }
+    if let Some(baseline) = &policy.baseline {
+        if baseline.for_repository(&image.repository).is_none() {
+            notes.push(format!(
+                "the baseline {} has no image of {}: every finding counts as new",
+                baseline.origin, image.repository
+            ));
+        }
+    }
+    notes
+}
+
+/// Steps 1 to 3 and the escalations for one finding: what it is before the per-severity rules.
+fn pending(
+    finding: Finding,
+    image: &Image,
+    policy: &Policy,
+    today: Date,
+    used: &mut Used,
+    warnings: &mut Vec<String>,
+) -> Pending {
+    let severity = policy.effective_severity(&finding);
+    let exempt = first_exemption(&finding, image, policy, today, used, warnings);
+    let baseline = policy.baseline.as_ref().map(|b| {
+        if b.for_repository(&image.repository)
+            .is_some_and(|b| b.contains(&finding))
+        {
+            BaselineState::Unchanged
+        } else {
+            BaselineState::New
+        }
+    });
+    let kev = policy
+        .kev
+        .as_ref()
+        .and_then(|kev| finding.ids().find_map(|id| kev.get(id)));
+    let epss = policy.epss.as_ref().and_then(|epss| {
+        finding
+            .ids()
+            .filter_map(|id| epss.get(id))
+            .max_by(|a, b| a.probability.total_cmp(&b.probability))
+    });
+    let escalation = match exempt {
+        Some(_) => None,
+        None => escalate(
+            finding.exploit_available == Some(true),
+            severity,
+            kev,
+            epss,
+            policy,
+        ),
+    };
+    Pending {
+        pre_existing: exempt.is_none() && baseline == Some(BaselineState::Unchanged),
+        finding,
+        severity,
+        exempt,
+        escalation,
+        kev,
+        epss,
+        baseline,
+    }
+}
+
+/// Step 4, per severity (indexed like the counts): the threshold or budget over the judged
+/// findings of that severity.
+fn thresholds(policy: &Policy, pending: &[Pending]) -> Vec<Decision> {
+    Severity::ALL
+        .iter()
+        .rev()
+        .map(|&severity| {
+            let n = pending
+                .iter()
+                .filter(|p| p.severity == severity && p.judged())
+                .count();
+            threshold(policy, severity, n as u64)
+        })
+        .collect()
+}
+
+/// The one state of a finding: an exemption, else an escalation (also of a pre-existing
+/// finding), else pre-existing, else its severity's threshold or budget.
+fn decide(p: Pending, decisions: &[Decision], baseline_origin: Option<&Arc<str>>) -> JudgedFinding {
+    let (state, reason) = match (p.exempt, p.escalation) {
+        (Some(exempt), _) => exempt,
+        (None, Some(escalation)) if p.pre_existing => (
+            State::Violation,
+            format!("{escalation} (pre-existing in the baseline, escalated)").into(),
+        ),
+        (None, Some(escalation)) => (State::Violation, escalation),
+        (None, None) if p.pre_existing => (
+            State::PreExisting,
+            baseline_origin
+                .cloned()
+                .unwrap_or_else(|| "pre-existing".into()),
+        ),
+        (None, None) => decisions[p.severity as usize].clone(),
+    };
+    JudgedFinding {
+        finding: p.finding,
+        severity: p.severity,
+        state,
+        reason,
+        kev: p.kev,
+        epss: p.epss,
+        baseline: p.baseline,
+    }
+}
+
+/// Most severe first; within a severity the likeliest to be exploited first.
+fn sort_findings(judged: &mut [JudgedFinding]) {
+    judged.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| {
+                let p = |j: &JudgedFinding| j.epss.map_or(-1.0, |e| e.probability);
+                p(b).total_cmp(&p(a))
+            })
+            .then_with(|| a.finding.id.cmp(&b.finding.id))
+            .then_with(|| {
+                a.finding
+                    .packages
+                    .first()
+                    .map(|p| &p.name)
+                    .cmp(&b.finding.packages.first().map(|p| &p.name))
+            })
+    });
+}
+
+/// Per-severity totals of the states.
+fn count(judged: &[JudgedFinding]) -> SeverityCounts {
+    let mut counts = SeverityCounts::default();
+    for j in judged {
+        let c = &mut counts[j.severity];
+        c.total += 1;
+        match j.state {
+            State::Allowed => c.allowed += 1,
+            State::IgnoredUnfixed => c.ignored += 1,
+            State::PreExisting => c.pre_existing += 1,
+            State::Violation => c.violations += 1,
+            State::WithinBudget | State::BelowThreshold => {}
+        }
+    }
+    counts
 }
 
 /// A finding's state and the reason for it.
@@ -528,6 +567,103 @@ mod tests {
             policy,
             TODAY,
         )
+    }
+
+    fn pending_of(
+        severity: Severity,
+        exempt: Option<Decision>,
+        escalation: Option<&str>,
+        pre_existing: bool,
+    ) -> Pending {
+        Pending {
+            finding: finding("CVE-1", "HIGH", "p", Fix::Yes),
+            severity,
+            exempt,
+            pre_existing,
+            escalation: escalation.map(Into::into),
+            kev: None,
+            epss: None,
+            baseline: None,
+        }
+    }
+
+    #[test]
+    fn decide_follows_the_state_order() {
+        let decisions = thresholds(&Policy::default(), &[]);
+        let allowed = (State::Allowed, Arc::from("r"));
+        let state = |p: Pending| decide(p, &decisions, None).state;
+        assert_eq!(
+            state(pending_of(
+                Severity::High,
+                Some(allowed),
+                Some("kev"),
+                false
+            )),
+            State::Allowed
+        );
+        assert_eq!(
+            state(pending_of(Severity::Low, None, Some("kev"), true)),
+            State::Violation
+        );
+        assert_eq!(
+            state(pending_of(Severity::High, None, None, true)),
+            State::PreExisting
+        );
+        assert_eq!(
+            state(pending_of(Severity::High, None, None, false)),
+            State::Violation
+        );
+        assert_eq!(
+            state(pending_of(Severity::Low, None, None, false)),
+            State::BelowThreshold
+        );
+        let escalated = decide(
+            pending_of(Severity::Low, None, Some("in CISA KEV"), true),
+            &decisions,
+            None,
+        );
+        assert!(escalated
+            .reason
+            .contains("pre-existing in the baseline, escalated"));
+    }
+
+    #[test]
+    fn thresholds_count_only_judged_findings_against_a_budget() {
+        let policy = Policy {
+            budgets: vec![Budget {
+                severity: Severity::Medium,
+                max: 1,
+            }],
+            ..Policy::default()
+        };
+        let allowed = Some((State::Allowed, Arc::from("r")));
+        let two_judged = [
+            pending_of(Severity::Medium, None, None, false),
+            pending_of(Severity::Medium, None, None, false),
+        ];
+        assert_eq!(
+            thresholds(&policy, &two_judged)[Severity::Medium as usize].0,
+            State::Violation
+        );
+        let one_judged = [
+            pending_of(Severity::Medium, None, None, false),
+            pending_of(Severity::Medium, allowed, None, false),
+        ];
+        assert_eq!(
+            thresholds(&policy, &one_judged)[Severity::Medium as usize].0,
+            State::WithinBudget
+        );
+    }
+
+    #[test]
+    fn policy_notes_name_rules_a_basic_scan_cannot_serve() {
+        let policy = Policy {
+            ignore_unfixed: true,
+            fail_on_exploitable: Some(Severity::High),
+            ..Policy::default()
+        };
+        assert_eq!(policy_notes(&policy, true, &Image::default()).len(), 2);
+        assert!(policy_notes(&policy, false, &Image::default()).is_empty());
     }
 
     fn states(eval: &Evaluation) -> Vec<(String, State)> {
