@@ -263,13 +263,16 @@ impl Doc<'_> {
             };
             return Err(self.error(path, message));
         }
-        if let Err(why) = reference::parse(&scalar.value) {
-            let message = format!(
-                "`{}` is not an image reference: {why}",
-                shown(&scalar.value)
-            );
-            return Err(self.error(path, message));
-        }
+        let image = match reference::parse(&scalar.value) {
+            Ok(image) => image,
+            Err(why) => {
+                let message = format!(
+                    "`{}` is not an image reference: {why}",
+                    shown(&scalar.value)
+                );
+                return Err(self.error(path, message));
+            }
+        };
         let Some(span) = scalar.span.clone() else {
             let message = "the value's text could not be located in the file, so it could not \
                            be pinned (please report this with the file)";
@@ -283,6 +286,7 @@ impl Doc<'_> {
             container: container.map(str::to_string),
             path: path.to_string(),
             value: scalar.value.clone(),
+            reference: image,
             span,
             format: self.format,
             style: scalar.style,

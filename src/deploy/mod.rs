@@ -49,6 +49,8 @@ pub struct Occurrence {
     pub path: String,
     /// The image value with YAML quoting and JSON escapes resolved.
     pub value: String,
+    /// The value read as a reference: ECR or not, name, tag, digest.
+    pub reference: reference::ImageRef,
     /// The bytes of the value's text in [`DeployFile::text`]: inside the quotes, after any
     /// anchor or tag, escapes as written. An image written once behind an anchor and used by
     /// `*alias` in several places has the anchor's span in each of its occurrences.

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::reference::{self, ImageRef};
+use super::reference::ImageRef;
 use super::{DeployError, DeployFile, PinError};
 
 /// One place an image is named in a deployment file, as the JSON report lists it.
@@ -43,48 +43,32 @@ impl Placement {
 /// The deployment files of one run, read and checked before any AWS call.
 pub struct Plan {
     files: Vec<DeployFile>,
-    /// Per file, per occurrence: the parsed reference.
-    refs: Vec<Vec<ImageRef>>,
 }
 
 impl Plan {
     /// Reads every file; a file that cannot be read, a value that is not an image reference,
     /// or files that name no image at all (an empty gate would pass) are errors.
     pub fn read(paths: &[String]) -> Result<Plan, DeployError> {
-        let mut files = Vec::with_capacity(paths.len());
-        let mut refs = Vec::with_capacity(paths.len());
-        for path in paths {
-            let file = super::read_path(path)?;
-            let parsed = file
-                .occurrences
-                .iter()
-                .map(|o| {
-                    reference::parse(&o.value).map_err(|why| DeployError::Value {
-                        file: file.label.clone(),
-                        document: o.document,
-                        object: Some(object(o)),
-                        path: o.path.clone(),
-                        message: format!("`{}` is not an image reference: {why}", o.value),
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            refs.push(parsed);
-            files.push(file);
-        }
+        let files = paths
+            .iter()
+            .map(|p| super::read_path(p))
+            .collect::<Result<Vec<_>, _>>()?;
         if files.iter().all(|f| f.occurrences.is_empty()) {
             // Every file named nothing: the first one's message says what its documents are.
             if let Some(file) = files.first() {
                 file.require_images()?;
             }
         }
-        Ok(Plan { files, refs })
+        Ok(Plan { files })
     }
 
     fn each(&self) -> impl Iterator<Item = (usize, usize, &ImageRef)> {
-        self.refs
-            .iter()
-            .enumerate()
-            .flat_map(|(f, refs)| refs.iter().enumerate().map(move |(o, r)| (f, o, r)))
+        self.files.iter().enumerate().flat_map(|(f, file)| {
+            file.occurrences
+                .iter()
+                .enumerate()
+                .map(move |(o, occurrence)| (f, o, &occurrence.reference))
+        })
     }
 
     fn placement(&self, file: usize, occurrence: usize) -> Placement {
@@ -138,22 +122,16 @@ impl Plan {
     /// reference; `None` from it leaves that value as it is.
     pub fn pinned(&self, digest_of: impl Fn(&str) -> Option<String>) -> Result<String, PinError> {
         let file = &self.files[0];
-        let pins: Vec<(usize, String)> = self.refs[0]
+        let pins: Vec<(usize, String)> = file
+            .occurrences
             .iter()
             .enumerate()
-            .filter(|(_, r)| r.is_ecr())
-            .filter_map(|(i, r)| {
-                let digest = digest_of(&r.lookup())?;
-                Some((i, r.pinned(&digest, file.occurrences[i].format)))
+            .filter(|(_, o)| o.reference.is_ecr())
+            .filter_map(|(i, o)| {
+                let digest = digest_of(&o.reference.lookup())?;
+                Some((i, o.reference.pinned(&digest, o.format)))
             })
             .collect();
         file.pinned(&pins)
-    }
-}
-
-fn object(o: &super::Occurrence) -> String {
-    match &o.name {
-        Some(name) => format!("{} {name}", o.kind),
-        None => o.kind.clone(),
     }
 }
