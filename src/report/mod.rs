@@ -184,32 +184,37 @@ pub struct Options {
 /// Writes every report. A report that cannot be written is an error, but the others are still
 /// attempted so one bad path does not lose every upload.
 pub fn write_all(eval: &Evaluation, outputs: &[Output], options: &Options) -> Result<(), String> {
-    // Each report only reads the evaluation, so they are written side by side: a scoped thread
-    // per report, the first on the calling thread, whose allocator arena already holds the
-    // memory judging freed.
-    let panicked = |_| Err("a report writer panicked".to_string());
-    let results: Vec<Result<(), String>> = std::thread::scope(|scope| {
-        let others: Vec<_> = outputs
+    // Each report only reads the evaluation, so they are written side by side, by one scoped
+    // thread per core, each taking every n-th report: some formats (SARIF, JUnit) build their
+    // whole document before writing it, so more at once would hold more copies of the
+    // findings' text at the same time. The calling thread is one of them: its allocator
+    // arena already holds the memory judging freed.
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, outputs.len().max(1));
+    let share = |worker: usize| {
+        outputs
             .iter()
-            .skip(1)
-            .map(|output| scope.spawn(move || write_one(eval, output, options)))
+            .enumerate()
+            .skip(worker)
+            .step_by(workers)
+            .map(|(i, output)| (i, write_one(eval, output, options)))
+            .collect::<Vec<_>>()
+    };
+    let panicked = |_| vec![(usize::MAX, Err("a report writer panicked".to_string()))];
+    let mut results: Vec<(usize, Result<(), String>)> = std::thread::scope(|scope| {
+        let others: Vec<_> = (1..workers)
+            .map(|worker| scope.spawn(move || share(worker)))
             .collect();
-        let first = outputs.first().map(|output| {
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                write_one(eval, output, options)
-            }))
-            .unwrap_or_else(panicked)
-        });
-        first
-            .into_iter()
-            .chain(
-                others
-                    .into_iter()
-                    .map(|h| h.join().unwrap_or_else(panicked)),
-            )
-            .collect()
+        let mut results = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| share(0)))
+            .unwrap_or_else(panicked);
+        for other in others {
+            results.extend(other.join().unwrap_or_else(panicked));
+        }
+        results
     });
-    let errors: Vec<String> = results.into_iter().filter_map(Result::err).collect();
+    results.sort_by_key(|(i, _)| *i);
+    let errors: Vec<String> = results.into_iter().filter_map(|(_, r)| r.err()).collect();
     if errors.is_empty() {
         Ok(())
     } else {
