@@ -1,9 +1,10 @@
-//! The commands: `evaluate` (saved JSON), `check` (live) and `wait` (live, judging nothing).
+//! The commands: `evaluate` (saved JSON), `check` (live), `wait` (live, judging nothing) and
+//! `audit` (a whole registry); `serve` is the webhook's own room ([`crate::serve`]).
 //! Each validates everything it can first (a usage error is decided before any AWS call or
 //! report), then runs the steps in flow order and ends in the shared judge-and-report step;
 //! `check --promote-tag` promotes between judging and reporting, so the reports record it.
 
-mod deployed;
+pub(crate) mod deployed;
 
 use std::time::Duration;
 
@@ -25,6 +26,10 @@ use crate::report::{self, console, escape, Output};
 
 /// Runs the parsed command line to its outcome.
 pub fn run(cli: Cli) -> Result<Outcome, Error> {
+    if let Command::Serve(args) = cli.command {
+        crate::logging::init_server(cli.verbose, args.log_format == crate::cli::LogFormat::Json);
+        return crate::serve::run(*args);
+    }
     crate::logging::init(cli.verbose, cli.quiet);
     let color = match cli.color {
         ColorChoice::Always => true,
@@ -37,6 +42,7 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
         Command::Check(args) => check(*args, color, quiet),
         Command::Wait(args) => wait(args, color, quiet),
         Command::Audit(args) => audit(*args, color, quiet),
+        Command::Serve(_) => unreachable!("served above"),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "ecr-scan-gate", &mut std::io::stdout());
@@ -189,7 +195,7 @@ fn check(args: CheckArgs, color: bool, quiet: bool) -> Result<Outcome, Error> {
 
 /// Live reads that lack findings ECR counts where they could violate: after the settle rule had
 /// its chance, an incomplete read, never a pass.
-fn refuse_incomplete(policy: &Policy, images: Vec<ScannedImage>) -> Vec<ScannedImage> {
+pub(crate) fn refuse_incomplete(policy: &Policy, images: Vec<ScannedImage>) -> Vec<ScannedImage> {
     images
         .into_iter()
         .map(|image| match crate::judge::missing_findings(policy, &image) {
@@ -458,7 +464,7 @@ impl Live {
             self.registry_id.clone(),
             &self.wait,
             mode,
-            self.concurrency,
+            &ecr::Limits::new(self.concurrency),
         ))
     }
 

@@ -73,6 +73,8 @@ pub enum Command {
     Wait(WaitArgs),
     /// Judge a whole registry: the newest tagged images of every repository, as they are now
     Audit(Box<AuditArgs>),
+    /// Admission webhook (HTTPS): refuse Pods and workloads whose ECR images fail the policy
+    Serve(Box<ServeArgs>),
     /// Print a shell completion script
     Completions {
         /// Shell to generate for
@@ -161,6 +163,78 @@ pub struct CheckArgs {
         value_delimiter = ','
     )]
     pub promote_tags: Vec<String>,
+}
+
+/// `serve`: the webhook's listener and certificate, its decisions, the policy and AWS.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on (HTTPS only)
+    #[arg(
+        long,
+        value_name = "ADDR:PORT",
+        default_value = "0.0.0.0:8443",
+        env = "ECR_SCAN_GATE_LISTEN"
+    )]
+    pub listen: std::net::SocketAddr,
+    /// PEM certificate chain the webhook serves; re-read when the file changes
+    #[arg(long, value_name = "PATH", env = "ECR_SCAN_GATE_TLS_CERT")]
+    pub tls_cert: PathBuf,
+    /// PEM private key of --tls-cert; re-read when the file changes
+    #[arg(long, value_name = "PATH", env = "ECR_SCAN_GATE_TLS_KEY")]
+    pub tls_key: PathBuf,
+    /// enforce refuses what fails or cannot be judged; warn allows it with a warning (start here)
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = ServeMode::Enforce, env = "ECR_SCAN_GATE_MODE")]
+    pub mode: ServeMode,
+    /// Every review is answered within this long (under the API server's 10 s webhook timeout)
+    #[arg(long, value_name = "DURATION", default_value = "8s", value_parser = parse_duration, env = "ECR_SCAN_GATE_DECISION_TIMEOUT")]
+    pub decision_timeout: Duration,
+    /// How long an image's judged scan is reused, by digest (tags are resolved on every review)
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration, env = "ECR_SCAN_GATE_CACHE_TTL")]
+    pub cache_ttl: Duration,
+    /// Allow objects in this namespace without an ECR call (repeatable)
+    #[arg(
+        long = "exempt-namespace",
+        value_name = "NS",
+        env = "ECR_SCAN_GATE_EXEMPT_NAMESPACE",
+        value_delimiter = ','
+    )]
+    pub exempt_namespaces: Vec<String>,
+    /// Images not in a private ECR registry: warn (allowed, with a warning), fail (refused) or ignore
+    #[arg(long, value_enum, value_name = "WHAT", default_value_t = NonEcr::Warn, env = "ECR_SCAN_GATE_NON_ECR")]
+    pub non_ecr: NonEcr,
+    /// A reference not pinned by digest is a violation: only what was judged can run
+    #[arg(long, env = "ECR_SCAN_GATE_REQUIRE_DIGEST", value_parser = BoolishValueParser::new())]
+    pub require_digest: bool,
+    /// Under enhanced scanning, judge a scan only once it completed this long ago (a review never waits); 0 judges the answer as it is
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration, env = "ECR_SCAN_GATE_SETTLE")]
+    pub settle: Duration,
+    /// Log lines as text or as one JSON object per line
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = LogFormat::Text, env = "ECR_SCAN_GATE_LOG_FORMAT")]
+    pub log_format: LogFormat,
+    /// Threshold, budgets, allowlist and policy file.
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// How to reach AWS.
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// `serve --mode`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ServeMode {
+    /// Refuse what fails the policy or cannot be judged
+    Enforce,
+    /// Allow everything; what enforce would refuse comes back as a warning
+    Warn,
+}
+
+/// `serve --log-format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One readable line per event
+    Text,
+    /// One JSON object per line (for log pipelines)
+    Json,
 }
 
 /// `--promote-tag` on a command that judges nothing live: accepted by the parser (flag or

@@ -5,7 +5,8 @@
 //! it is the only code that talks to AWS), or [`findings::saved`] reads saved JSON, both into
 //! the [`findings`] model → [`policy`] is the validated policy → [`judge`] decides every state
 //! and verdict into an [`evaluation`] → [`report`] renders it → [`exit`] names the code.
-//! [`app`] runs the steps for each command; [`error`] is how a run can stop early.
+//! [`app`] runs the steps for each command; [`serve`] runs the same steps per admission review
+//! (images read by [`deploy`], judged by [`judge`]); [`error`] is how a run can stop early.
 
 #![warn(missing_docs)]
 
@@ -22,4 +23,5 @@ pub mod judge;
 pub mod logging;
 pub mod policy;
 pub mod report;
+pub mod serve;
 pub mod timestamp;

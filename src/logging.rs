@@ -37,8 +37,19 @@ fn allowed(meta: &Metadata<'_>) -> bool {
 
 /// Sets up logging once; `RUST_LOG`, when set, chooses levels within the allow-list.
 pub fn init(verbose: u8, quiet: bool) {
-    let asked = match std::env::var("RUST_LOG") {
+    install(levels(verbose, quiet, None), verbose > 0, false);
+}
+
+/// Logging for `serve`: a server says what it does (info) by default, as text or JSON lines.
+pub fn init_server(verbose: u8, json: bool) {
+    let base = (verbose == 0).then_some("warn,ecr_scan_gate=info,aws_config=error");
+    install(levels(verbose, false, base), true, json);
+}
+
+fn levels(verbose: u8, quiet: bool, base: Option<&str>) -> String {
+    match std::env::var("RUST_LOG") {
         Ok(value) if !value.trim().is_empty() => value,
+        _ if base.is_some() => base.unwrap_or_default().to_string(),
         _ => match (quiet, verbose) {
             (true, _) => "error".to_string(),
             // aws-config warns about every credential provider it tried; our error names the
@@ -47,14 +58,32 @@ pub fn init(verbose: u8, quiet: bool) {
             (false, 1) => "warn,ecr_scan_gate=debug,aws_sdk_ecr=debug".to_string(),
             (false, _) => "info,ecr_scan_gate=trace,aws_sdk_ecr=debug".to_string(),
         },
-    };
-    let layer = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
-        .with_target(verbose > 0)
-        .with_ansi(false)
-        .with_filter(EnvFilter::builder().parse_lossy(asked))
-        .with_filter(filter_fn(allowed));
-    let _ = tracing_subscriber::registry().with(layer).try_init();
+    }
+}
+
+fn install(asked: String, target: bool, json: bool) {
+    let text = (!json).then(|| {
+        tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_target(target)
+            .with_ansi(false)
+    });
+    let json = json.then(|| {
+        tracing_subscriber::fmt::layer()
+            .json()
+            .with_writer(std::io::stderr)
+            .with_target(true)
+    });
+    let _ = tracing_subscriber::registry()
+        .with(
+            text.with_filter(EnvFilter::builder().parse_lossy(&asked))
+                .with_filter(filter_fn(allowed)),
+        )
+        .with(
+            json.with_filter(EnvFilter::builder().parse_lossy(&asked))
+                .with_filter(filter_fn(allowed)),
+        )
+        .try_init();
 }
 
 #[cfg(test)]

@@ -30,6 +30,7 @@
 //! The SDK must not retry throttling inside a call: this limiter would not see those attempts,
 //! and a call would hold its room through the SDK's back-off.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -257,6 +258,33 @@ impl Drop for Permit {
         if room {
             self.shared.room.notify_one();
         }
+    }
+}
+
+/// One [`CallLimit`] per region (ECR's quotas are per account and region), kept as long as
+/// their owner: one run of `check`, or the webhook's whole life, so every review of a region
+/// shares what ECR's throttles taught.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    cap: usize,
+    by_region: Arc<Mutex<HashMap<String, CallLimit>>>,
+}
+
+impl Limits {
+    /// No region yet; each starts at `cap` when first used.
+    pub fn new(cap: usize) -> Self {
+        Limits {
+            cap,
+            by_region: Arc::default(),
+        }
+    }
+
+    /// The limit of `region`, shared with every earlier caller.
+    pub fn of(&self, region: &str) -> CallLimit {
+        let mut all = self.by_region.lock().expect("limits");
+        all.entry(region.to_string())
+            .or_insert_with(|| CallLimit::new(self.cap))
+            .clone()
     }
 }
 
@@ -627,7 +655,7 @@ mod tests {
             once: false,
         };
         let start = Instant::now();
-        let images = gate(targets, None, &wait, Mode::Check, 32).await;
+        let images = gate(targets, None, &wait, Mode::Check, &Limits::new(32)).await;
         let elapsed = start.elapsed();
         let counts = server.counts();
         assert_eq!(images.len(), 100);

@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-pub use adaptive::{Adaptive, CallLimit};
+pub use adaptive::{Adaptive, CallLimit, Limits};
 pub use api::ScanApi;
 
 use crate::findings::{Image, ImageError, ScanKind, ScannedImage, Source};
@@ -62,7 +62,7 @@ pub enum Mode {
 }
 
 /// Resolves, waits for and (in `Check` mode) fetches every image, each through the client of
-/// its region, with at most `concurrency` ECR calls in flight per region, fewer while ECR
+/// its region, with at most the cap of `limits` ECR calls in flight per region, fewer while ECR
 /// throttles ([`Adaptive`]). Results keep the order of `targets`; one
 /// reference can yield several images (one per platform of a multi-arch index).
 /// `registry_id` (`--registry-id`) applies where a reference names no registry.
@@ -71,18 +71,14 @@ pub async fn gate<A: ScanApi>(
     registry_id: Option<String>,
     wait: &WaitSettings,
     mode: Mode,
-    concurrency: usize,
+    limits: &Limits,
 ) -> Vec<ScannedImage> {
     let deadline = Instant::now() + wait.timeout;
-    // ECR's quotas are per account and region: one limit per region, shared by its images.
-    let mut limits: HashMap<String, CallLimit> = HashMap::new();
     let mut scanning: HashMap<String, Option<RegistryScanning>> = HashMap::new();
     let mut tasks = Vec::with_capacity(targets.len());
     for (reference, api) in targets {
-        let limit = limits
-            .entry(api.region().to_string())
-            .or_insert_with(|| CallLimit::new(concurrency));
-        let api = Adaptive::sharing(api, limit.clone());
+        let limit = limits.of(api.region());
+        let api = Adaptive::sharing(api, limit);
         let base = base_image(&reference, registry_id.as_deref(), api.region());
         if !scanning.contains_key(api.region()) {
             // Throttling is retried briefly: a basic registry taken for enhanced costs a settle,
@@ -257,7 +253,14 @@ mod tests {
 
     async fn run(api: &Scripted, reference: &str, mode: Mode) -> Vec<ScannedImage> {
         let reference = crate::image_ref::parse(reference).unwrap();
-        gate(vec![(reference, api.clone())], None, &settings(), mode, 4).await
+        gate(
+            vec![(reference, api.clone())],
+            None,
+            &settings(),
+            mode,
+            &Limits::new(4),
+        )
+        .await
     }
 
     #[tokio::test(start_paused = true)]
@@ -361,7 +364,14 @@ mod tests {
             settle: Duration::from_secs(30),
             ..settings()
         };
-        let images = gate(vec![(reference, api)], None, &wait, Mode::Check, 1).await;
+        let images = gate(
+            vec![(reference, api)],
+            None,
+            &wait,
+            Mode::Check,
+            &Limits::new(1),
+        )
+        .await;
         let Err(e) = &images[0].findings else {
             panic!("not delivered is never a clean image")
         };

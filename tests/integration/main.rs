@@ -18,5 +18,6 @@ mod one_rule;
 mod promote;
 mod reports;
 mod risk;
+mod serve;
 mod structure;
 mod util;

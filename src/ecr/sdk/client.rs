@@ -134,7 +134,9 @@ impl ClassifyRetry for ThrottlingToTheGate {
     }
 }
 
-async fn build(settings: &AwsSettings, region: Option<String>) -> Result<SdkScanApi, String> {
+/// The client of one region (`None`: the config chain's), for callers that meet regions as
+/// they go (`serve`). `Err` when no region can be found.
+pub async fn build(settings: &AwsSettings, region: Option<String>) -> Result<SdkScanApi, String> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .retry_config(RetryConfig::standard().with_max_attempts(settings.max_attempts))
         .timeout_config(
@@ -163,5 +165,6 @@ async fn build(settings: &AwsSettings, region: Option<String>) -> Result<SdkScan
     Ok(SdkScanApi {
         client: Client::from_conf(conf),
         region,
+        credentials: config.credentials_provider(),
     })
 }

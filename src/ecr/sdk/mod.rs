@@ -10,7 +10,7 @@ use aws_sdk_ecr::config::retry::RetryConfig;
 use aws_sdk_ecr::types::{DescribeImagesFilter, ImageIdentifier, ScanType, TagStatus};
 use aws_sdk_ecr::Client;
 
-pub use client::{AwsSettings, Clients};
+pub use client::{build, AwsSettings, Clients};
 
 use super::api::{
     ApiError, FindingsPage, ImageDetail, ImageSummary, Listing, Manifest, RegistryScanning,
@@ -26,6 +26,26 @@ const PAGE_SIZE: i32 = 1000;
 pub struct SdkScanApi {
     client: Client,
     region: String,
+    /// The config chain's provider, kept for [`SdkScanApi::credentials`]: the client's own
+    /// config no longer hands it out.
+    credentials: Option<aws_credential_types::provider::SharedCredentialsProvider>,
+}
+
+impl SdkScanApi {
+    /// Whether the credential chain yields credentials now (the webhook's readiness). The
+    /// error names the problem, never a key.
+    pub async fn credentials(&self) -> Result<(), String> {
+        use aws_credential_types::provider::ProvideCredentials;
+        let provider = self
+            .credentials
+            .as_ref()
+            .ok_or_else(|| "no AWS credential provider is configured".to_string())?;
+        provider
+            .provide_credentials()
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("no AWS credentials yet: {e}"))
+    }
 }
 
 /// The SDK's name for an image: the digest when known, else the tag (`latest` by default).
