@@ -317,15 +317,13 @@ fn pod_review(uid: &str, namespace: &str, containers: &[&str], init: &[&str]) ->
         "metadata": {"generateName": "web-5d8f9c7b4-", "namespace": namespace, "labels": {"app": "web"}},
         "spec": {"containers": list(containers, "c"), "initContainers": list(init, "init"), "restartPolicy": "Always"}
     });
-    review(uid, "", "v1", "Pod", "pods", namespace, "", pod)
+    review(uid, ["", "v1", "Pod", "pods"], namespace, "", pod)
 }
 
+/// `[group, version, kind, resource]` of the object.
 fn review(
     uid: &str,
-    group: &str,
-    version: &str,
-    kind: &str,
-    resource: &str,
+    [group, version, kind, resource]: [&str; 4],
     namespace: &str,
     name: &str,
     object: Value,
@@ -469,10 +467,7 @@ async fn a_deployment_is_refused_and_a_non_ecr_image_is_allowed_with_a_warning()
     let answer = client
         .review(&review(
             "uid-deploy",
-            "apps",
-            "v1",
-            "Deployment",
-            "deployments",
+            ["apps", "v1", "Deployment", "deployments"],
             "shop",
             "migrate",
             deployment,
@@ -818,7 +813,7 @@ async fn kubectl_debug_is_judged_on_the_container_it_adds() {
             "spec": {"containers": [{"name": "web", "image": format!("{ECR}/app/migrate:1.4.2")}],
                      "ephemeralContainers": [{"name": "debugger", "image": image}]}
         });
-        let mut r = review("uid-e", "", "v1", "Pod", "pods", "shop", "web-0", pod);
+        let mut r = review("uid-e", ["", "v1", "Pod", "pods"], "shop", "web-0", pod);
         r["request"]["subResource"] = json!("ephemeralcontainers");
         r["request"]["operation"] = json!("UPDATE");
         r
