@@ -28,6 +28,9 @@ struct Used {
     vex: Vec<bool>,
 }
 
+/// How far ahead an allow entry in use is warned about before it expires.
+const EXPIRY_NOTICE: time::Duration = time::Duration::days(7);
+
 /// Judges every image. This is the only place a finding's state or a verdict is decided.
 pub fn evaluate(images: Vec<ScannedImage>, policy: &Policy, today: Date) -> Evaluation {
     let mut used = Used {
@@ -52,6 +55,14 @@ pub fn evaluate(images: Vec<ScannedImage>, policy: &Policy, today: Date) -> Eval
             warnings.push(format!(
                 "allow entry {} ({}) matched no finding: remove it if it is no longer needed",
                 entry.id, entry.origin
+            ));
+        } else if let Some(expires) = entry.expires.filter(|d| *d <= today + EXPIRY_NOTICE) {
+            // Still allowing, not for long: say so while there is time to fix or renew.
+            warnings.push(format!(
+                "allow entry {} ({}) expires on {expires}, in {} day(s): fix what it allows or renew it",
+                entry.id,
+                entry.origin,
+                (expires - today).whole_days()
             ));
         }
     }
@@ -853,7 +864,7 @@ mod tests {
             vec![finding("A", "HIGH", "p", Fix::Yes)],
         );
         assert_eq!(states(&eval)[0].1, State::Allowed);
-        assert!(eval.warnings.is_empty(), "{:?}", eval.warnings);
+        assert_eq!(eval.warnings.len(), 1, "only its last-day notice: {:?}", eval.warnings);
 
         let mut yesterday = entry("A");
         yesterday.expires = Some(date!(2026 - 11 - 24));
@@ -871,6 +882,28 @@ mod tests {
             eval.warnings
         );
         assert!(eval.images[0].warnings[0].contains("no longer allowed"));
+    }
+
+    #[test]
+    fn an_entry_in_use_warns_in_its_last_week() {
+        for (days, warns) in [(0, true), (7, true), (8, false)] {
+            let mut soon = entry("A");
+            soon.expires = Some(TODAY + time::Duration::days(days));
+            let eval = run(
+                &Policy {
+                    allow: vec![soon],
+                    ..Policy::default()
+                },
+                vec![finding("A", "HIGH", "p", Fix::Yes)],
+            );
+            assert_eq!(states(&eval)[0].1, State::Allowed);
+            assert_eq!(
+                eval.warnings.iter().any(|w| w.contains(&format!("in {days} day(s)"))),
+                warns,
+                "{days}: {:?}",
+                eval.warnings
+            );
+        }
     }
 
     #[test]

@@ -236,7 +236,7 @@ pub async fn until_usable<A: ScanApi>(
             let why = unsettled.as_deref().unwrap_or(&status);
             return Err(WaitError {
                 error: ImageError::scan(format!(
-                    "the scan of {image} is not usable yet ({why}); read once without waiting: pass --wait to wait for it"
+                    "the scan of {image} is not usable yet ({why}); it was read once, as it is now (`audit --wait` waits for scans; an admission review never does)"
                 )),
                 scan: last_scan,
             });

@@ -743,7 +743,7 @@ fn the_static_binary_the_container_ships_runs() {
 #[test]
 fn readme_documents_every_flag_and_exit_code() {
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
-    for command in ["check", "evaluate", "wait", "audit"] {
+    for command in ["check", "evaluate", "wait", "audit", "serve"] {
         let help = util::run([command, "--help"]);
         assert_eq!(help.code, 0);
         for word in help
@@ -765,7 +765,7 @@ fn readme_documents_every_flag_and_exit_code() {
             }
         }
     }
-    for command in ["check", "evaluate", "wait", "audit"] {
+    for command in ["check", "evaluate", "wait", "audit", "serve"] {
         readme_rows_match_clap(&readme, command);
     }
     for code in 0..=4 {
