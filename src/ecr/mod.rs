@@ -101,12 +101,23 @@ pub async fn gate<A: ScanApi>(
             };
             scanning.insert(api.region().to_string(), answer);
         }
-        let kind = scan_kind(scanning[api.region()].as_ref(), &base);
+        let configured = configured_kind(scanning[api.region()].as_ref(), &base);
+        // Not known (another registry, or a configuration that could not be read): taken as
+        // enhanced. Waiting for findings to settle costs time, judging findings still arriving
+        // costs a false pass.
+        let kind = configured.unwrap_or(ScanKind::Enhanced);
         let source = Source::Ecr {
             reference: reference.original.clone(),
             placements: Vec::new(),
         };
-        let wait = wait.clone();
+        let mut wait = wait.clone();
+        if wait.start_scan && configured == Some(ScanKind::Enhanced) {
+            // ECR refuses on-demand scans there ("This feature is disabled"): not asking spares a
+            // call whose only answer is a refusal. Only a registry known to be enhanced skips it;
+            // an assumed one is asked, and a refusal gets its own message (`wait::start_scan`).
+            tracing::info!(image = %base, "--start-scan does not apply: the registry scans with enhanced scanning (Amazon Inspector), which scans images on its own; waiting for its scan without calling StartImageScan");
+            wait.start_scan = false;
+        }
         // Every image gets a task: a task waiting for its scan holds no call in flight.
         let task = {
             let (base, source) = (base.clone(), source.clone());
@@ -132,14 +143,12 @@ pub async fn gate<A: ScanApi>(
     images
 }
 
-/// How the image's registry scans. ECR tells only the caller's own registry; another one, or a
-/// configuration that could not be read, is taken as enhanced: waiting for findings to settle
-/// costs time, judging findings still arriving costs a false pass.
-fn scan_kind(config: Option<&RegistryScanning>, image: &Image) -> ScanKind {
-    match config {
-        Some(c) if image.registry_id.is_none() || image.registry_id == c.registry_id => c.kind,
-        _ => ScanKind::Enhanced,
-    }
+/// How ECR says the image's registry scans. ECR tells only the caller's own registry: for
+/// another one, or a configuration that could not be read, nothing is known.
+fn configured_kind(config: Option<&RegistryScanning>, image: &Image) -> Option<ScanKind> {
+    config
+        .filter(|c| image.registry_id.is_none() || image.registry_id == c.registry_id)
+        .map(|c| c.kind)
 }
 
 /// The image a reference names before anything is resolved.
@@ -366,6 +375,69 @@ mod tests {
             panic!("not delivered is never a clean image")
         };
         assert_eq!(e.exit_code(), 3, "{e}");
+    }
+
+    fn start_scan() -> WaitSettings {
+        WaitSettings {
+            start_scan: true,
+            ..settings()
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn start_scan_is_never_asked_of_a_registry_known_to_scan_enhanced() {
+        let api = Scripted::new()
+            .scan_type(Ok(ScanKind::Enhanced))
+            .describe(Ok(plain()))
+            .page(Err(super::scripted::service("ScanNotFoundException")))
+            .page(Ok(page("COMPLETE", "x", 1, None)));
+        let reference = crate::image_ref::parse("app/web:v1").unwrap();
+        let images = gate(
+            vec![(reference, api.clone())],
+            None,
+            &start_scan(),
+            Mode::Check,
+            1,
+        )
+        .await;
+        assert_eq!(
+            images[0].findings.as_ref().map(Vec::len),
+            Ok(1),
+            "Inspector's scan is waited for"
+        );
+        assert_eq!(api.count("start_scan"), 0, "{:?}", api.calls());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn start_scan_refused_where_the_scan_type_is_unknown_says_enhanced_scanning() {
+        let disabled = super::api::ApiError::Service {
+            code: "ValidationException".into(),
+            message: "This feature is disabled".into(),
+            status: 400,
+        };
+        let api = Scripted::new()
+            .scan_type(Err(super::scripted::service("AccessDeniedException")))
+            .describe(Ok(plain()))
+            .page(Err(super::scripted::service("ScanNotFoundException")))
+            .start(Err(disabled));
+        let reference = crate::image_ref::parse("app/web:v1").unwrap();
+        let images = gate(
+            vec![(reference, api.clone())],
+            None,
+            &start_scan(),
+            Mode::Check,
+            1,
+        )
+        .await;
+        let Err(e) = &images[0].findings else {
+            panic!("refused")
+        };
+        assert_eq!(e.exit_code(), 3, "{e}");
+        assert!(
+            e.message().contains("enhanced scanning (Amazon Inspector)"),
+            "{e}"
+        );
+        assert_eq!(api.count("start_scan"), 1);
     }
 
     #[tokio::test(start_paused = true)]

@@ -302,29 +302,36 @@ async fn start_scan<A: ScanApi>(
         }
         Err(err) => err,
     };
-    let says_enhanced = matches!(&err, ApiError::Service { message, .. } if message.to_ascii_lowercase().contains("enhanced"));
     match err.code() {
         // Asked only when no scan exists: refused, no scan will come, so waiting is pointless.
         Some("LimitExceededException") => Err(ImageError::scan(format!(
             "ECR refused to start a scan of {image} (LimitExceededException): an image can be scanned on demand \
              only once every 24 hours, and no scan of it exists now; push a new image or wait a day"
         ))),
-        Some("ValidationException") if !says_enhanced => {
-            Err(err.into_image_error("ecr:StartImageScan", image))
-        }
-        Some("UnsupportedFeatureException") | Some("ValidationException") => {
-            tracing::warn!(
-                image = %image,
-                "on-demand scans (--start-scan) are not available when the registry uses enhanced scanning; \
-                 Amazon Inspector scans on push and continuously, so waiting for its scan instead"
-            );
-            Ok(())
-        }
+        // Reached when the registry was not known to be enhanced (its configuration unreadable,
+        // another account's registry): the refusal itself says it is. Exit 3 at once, as for
+        // LimitExceeded: the flag asks for something this registry never does.
+        Some("ValidationException") if refused_under_enhanced(&err) => Err(ImageError::scan(format!(
+            "ECR refused --start-scan for {image} ({err}): the registry scans with enhanced scanning \
+             (Amazon Inspector), which scans images on push and continuously on its own, so --start-scan \
+             does not apply: drop it"
+        ))),
         Some("UnsupportedImageTypeException") => Err(ImageError::scan(format!(
             "ECR cannot scan {image}: its image type is not supported (UnsupportedImageTypeException)"
         ))),
         _ => Err(err.into_image_error("ecr:StartImageScan", image)),
     }
+}
+
+/// StartImageScan's refusal under enhanced scanning. ECR words it "This feature is disabled",
+/// without saying which feature or why; other ValidationExceptions (a malformed request) are
+/// AWS errors with ECR's own words.
+fn refused_under_enhanced(err: &ApiError) -> bool {
+    let ApiError::Service { message, .. } = err else {
+        return false;
+    };
+    let message = message.to_ascii_lowercase();
+    message.contains("feature is disabled") || message.contains("enhanced scanning")
 }
 
 #[cfg(test)]
@@ -622,17 +629,7 @@ mod tests {
         assert!(e.message().contains("24 hours"), "{e}");
         assert_eq!(api.count("start_scan"), 1);
 
-        // ValidationException means enhanced scanning only when it says so.
-        let enhanced = ApiError::Service {
-            code: "ValidationException".into(),
-            message: "This feature is disabled when enhanced scanning is enabled".into(),
-            status: 400,
-        };
-        let api = Scripted::new()
-            .page(Err(service("ScanNotFoundException")))
-            .page(Ok(page("COMPLETE", "x", 0, None)))
-            .start(Err(enhanced));
-        assert!(wait_on(&api, true).await.0.is_ok());
+        // Any other ValidationException is ECR's own error, exit 4.
         let api = Scripted::new()
             .page(Err(service("ScanNotFoundException")))
             .start(Err(service("ValidationException")));
@@ -644,6 +641,33 @@ mod tests {
         let e = error(wait_on(&api, true).await.0);
         assert!(e.message().contains("ecr:StartImageScan"), "{e}");
         assert_eq!(e.exit_code(), 4);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn start_scan_refused_as_this_feature_is_disabled_says_enhanced_scanning_and_exits_3() {
+        // ECR's exact words under enhanced scanning, which do not say "enhanced".
+        let disabled = ApiError::Service {
+            code: "ValidationException".into(),
+            message: "This feature is disabled".into(),
+            status: 400,
+        };
+        let api = Scripted::new()
+            .page(Err(service("ScanNotFoundException")))
+            .page(Ok(page("COMPLETE", "x", 0, None)))
+            .start(Err(disabled));
+        let (result, elapsed) = wait_on(&api, true).await;
+        let e = error(result);
+        assert_eq!((e.exit_code(), elapsed), (3, Duration::ZERO), "{e}");
+        for words in [
+            "This feature is disabled",
+            "enhanced scanning (Amazon Inspector)",
+            "on its own",
+            "--start-scan does not apply",
+            "drop it",
+        ] {
+            assert!(e.message().contains(words), "{words}: {e}");
+        }
+        assert_eq!(api.count("start_scan"), 1, "a refusal is not asked again");
     }
 
     #[test]

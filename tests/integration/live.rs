@@ -486,33 +486,86 @@ async fn start_scan_refused_with_limit_exceeded_while_no_scan_exists_is_exit_3_a
     assert!(stderr(&out).contains("24 hours"), "{}", stderr(&out));
 }
 
+/// StartImageScan's answer under enhanced scanning, byte for byte as ECR sends it: its message
+/// does not say "enhanced".
+fn feature_disabled() -> ResponseTemplate {
+    ResponseTemplate::new(400)
+        .insert_header("content-type", "application/x-amz-json-1.1")
+        .set_body_string(r#"{"__type":"ValidationException","message":"This feature is disabled"}"#)
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn start_scan_under_enhanced_scanning_explains_and_waits_for_inspector() {
+async fn start_scan_refused_as_this_feature_is_disabled_says_enhanced_scanning_and_exits_3() {
     let fake = FakeEcr::start().await;
-    fake.image(DIGEST_A).await;
+    // The scanning configuration cannot be read, so the gate does not know and asks.
     fake.on(
-        "StartImageScan",
-        aws_error(
-            400,
-            "ValidationException",
-            "This feature is disabled when enhanced scanning is enabled for the registry",
-        ),
+        "GetRegistryScanningConfiguration",
+        aws_error(400, "AccessDeniedException", "not authorized"),
     )
     .await;
+    fake.image(DIGEST_A).await;
+    fake.on("StartImageScan", feature_disabled()).await;
+    fake.on(
+        "DescribeImageScanFindings",
+        aws_error(400, "ScanNotFoundException", "Image scan does not exist"),
+    )
+    .await;
+    let started = std::time::Instant::now();
+    let out = gate(
+        &fake,
+        &[
+            "check",
+            "app/web:v1",
+            "--start-scan",
+            "--scan-grace",
+            "30",
+            "--timeout",
+            "60",
+        ],
+    )
+    .await;
+    let stderr = stderr(&out);
+    assert_eq!(code(&out), 3, "{stderr}");
+    for words in [
+        "This feature is disabled",
+        "the registry scans with enhanced scanning (Amazon Inspector)",
+        "on its own",
+        "--start-scan does not apply: drop it",
+    ] {
+        assert!(stderr.contains(words), "{words}: {stderr}");
+    }
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "no waiting through the grace for a scan --start-scan will not bring"
+    );
+    assert_eq!(fake.calls("StartImageScan").await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn start_scan_is_not_called_where_the_registry_is_known_to_scan_enhanced() {
+    let fake = FakeEcr::start().await;
+    fake.on(
+        "GetRegistryScanningConfiguration",
+        registry_scanning("ENHANCED"),
+    )
+    .await;
+    fake.image(DIGEST_A).await;
+    fake.on("StartImageScan", feature_disabled()).await;
     fake.on(
         "DescribeImageScanFindings",
         Sequence::new(vec![
             aws_error(400, "ScanNotFoundException", "Image scan does not exist"),
-            ok(scan_page(DIGEST_A, "COMPLETE", vec![], None)),
+            ok(enhanced_criticals(1)),
         ]),
     )
     .await;
-    let out = gate(&fake, &["check", "app/web:v1", "--start-scan"]).await;
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = gate(&fake, &["check", "app/web:v1", "--start-scan", "-v"]).await;
+    let stderr = stderr(&out);
+    assert_eq!(code(&out), 1, "Inspector's findings are judged: {stderr}");
+    assert!(fake.calls("StartImageScan").await.is_empty(), "{stderr}");
     assert!(
-        stderr(&out).contains("enhanced scanning"),
-        "{}",
-        stderr(&out)
+        stderr.contains("--start-scan does not apply") && stderr.contains("Amazon Inspector"),
+        "said at -v: {stderr}"
     );
 }
 
