@@ -124,6 +124,19 @@ impl Settle {
     }
 }
 
+/// How long ago ECR says the scan completed, measured on ECR's clock: its `completedAt` against
+/// the `Date` of the same answer. The runner's clock may be minutes off; ahead, it would take a
+/// scan that just completed for an old one and judge findings Inspector is still delivering.
+pub fn completed_age(page: &FindingsPage) -> Option<Duration> {
+    let completed = page.scan.completed_at.as_deref()?;
+    match page.server_date.as_deref() {
+        Some(server_now) => crate::timestamp::between(completed, server_now),
+        // No Date header (a proxy that drops it, an emulator that sends none): the local clock
+        // is all there is.
+        None => crate::timestamp::age(completed),
+    }
+}
+
 /// Polls until the scan is usable (and, under enhanced scanning, settled), an error status, or
 /// `deadline` (one `--timeout` for the whole run, however many images and platforms share it).
 pub async fn until_usable<A: ScanApi>(
@@ -164,12 +177,7 @@ pub async fn until_usable<A: ScanApi>(
                 }
                 // Under enhanced scanning the settle rule waits for Inspector to deliver.
                 Usability::Usable | Usability::NoFindingsList => {
-                    let age = page
-                        .scan
-                        .completed_at
-                        .as_deref()
-                        .and_then(crate::timestamp::age);
-                    match settle.check(&page, Instant::now(), age) {
+                    match settle.check(&page, Instant::now(), completed_age(&page)) {
                         Ok(why) => {
                             tracing::info!(image = %image, status = %page.scan.status, elapsed = ?start.elapsed(), settled = %why, "scan usable");
                             return Ok(page);
@@ -421,6 +429,64 @@ mod tests {
         let api = Scripted::new().page(Ok(delivered(2, Some("2020-01-01T00:00:00.000Z"))));
         let (result, elapsed) = wait_with(&api, settling(30), ScanKind::Enhanced).await;
         assert!(result.is_ok());
+        assert_eq!((api.count("findings_page"), elapsed), (1, Duration::ZERO));
+    }
+
+    /// `seconds` after `base` on the local clock, RFC 3339.
+    fn at(base: time::OffsetDateTime, seconds: i64) -> String {
+        let t = base + time::Duration::seconds(seconds);
+        crate::timestamp::from_epoch_parts(t.unix_timestamp(), t.nanosecond()).unwrap()
+    }
+
+    /// A delivered page ECR says completed at `completed` and sent at `sent` (seconds from now
+    /// on the local clock; `None`: no Date header).
+    fn dated(base: time::OffsetDateTime, completed: i64, sent: Option<i64>) -> FindingsPage {
+        let mut p = delivered(2, Some(&at(base, completed)));
+        p.server_date = sent.map(|s| at(base, s));
+        p
+    }
+
+    #[test]
+    fn completed_age_is_measured_on_ecrs_clock_whichever_way_the_local_clock_is_off() {
+        let now = time::OffsetDateTime::now_utc();
+        // The runner's clock 10 minutes ahead of ECR's: ECR's "now" is local -600 s, and the
+        // scan completed 5 s before it.
+        assert_eq!(
+            completed_age(&dated(now, -605, Some(-600))),
+            Some(Duration::from_secs(5))
+        );
+        // 10 minutes behind: ECR's "now" is local +600 s, the scan completed 2 minutes before
+        // it (in the local clock's future).
+        assert_eq!(
+            completed_age(&dated(now, 480, Some(600))),
+            Some(Duration::from_secs(120))
+        );
+        // Without a Date header, the local clock is all there is.
+        let local = completed_age(&dated(now, -605, None)).unwrap();
+        assert!(local >= Duration::from_secs(605), "{local:?}");
+        assert_eq!(completed_age(&dated(now, 480, None)), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_runner_clock_ahead_of_ecr_does_not_judge_a_scan_that_just_completed() {
+        let now = time::OffsetDateTime::now_utc();
+        let api = Scripted::new().page(Ok(dated(now, -605, Some(-600))));
+        let (result, elapsed) = wait_with(&api, settling(30), ScanKind::Enhanced).await;
+        assert!(result.is_ok());
+        assert!(
+            elapsed >= Duration::from_secs(25),
+            "5 s old on ECR's clock, so the findings must stay the same first: {elapsed:?}"
+        );
+        assert!(api.count("findings_page") > 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_runner_clock_behind_ecr_still_judges_a_scan_that_completed_long_ago_at_once() {
+        let now = time::OffsetDateTime::now_utc();
+        let api = Scripted::new().page(Ok(dated(now, 480, Some(600))));
+        let (result, elapsed) = wait_with(&api, settling(30), ScanKind::Enhanced).await;
+        let Ok(page) = result else { panic!("settled") };
+        assert_eq!(page.findings.len(), 2);
         assert_eq!((api.count("findings_page"), elapsed), (1, Duration::ZERO));
     }
 

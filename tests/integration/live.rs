@@ -259,6 +259,73 @@ async fn enhanced_findings_that_never_arrive_are_exit_3_did_not_settle() {
     assert!(stderr(&out).contains("did not settle"), "{}", stderr(&out));
 }
 
+/// An enhanced answer whose scan completed `completed` seconds from now on this machine's
+/// clock, sent with a `Date` header `sent` seconds from now: ECR's clock, set apart from ours.
+fn dated_answer(completed: i64, sent: i64) -> ResponseTemplate {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let mut page = enhanced_criticals(1);
+    page["imageScanFindings"]["imageScanCompletedAt"] = json!(now + completed);
+    let date = aws_smithy_types::DateTime::from_secs(now + sent)
+        .fmt(aws_smithy_types::date_time::Format::HttpDate)
+        .unwrap();
+    ok(page).insert_header("date", date.as_str())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_settle_age_is_measured_on_ecrs_date_header_not_the_runner_clock() {
+    let enhanced = |answer: ResponseTemplate| async move {
+        let fake = FakeEcr::start().await;
+        fake.on(
+            "GetRegistryScanningConfiguration",
+            registry_scanning("ENHANCED"),
+        )
+        .await;
+        fake.image(DIGEST_A).await;
+        fake.on("DescribeImageScanFindings", answer).await;
+        fake
+    };
+    let args = |timeout: &'static str| {
+        vec![
+            "check",
+            "app/web:v1",
+            "-v",
+            "--settle",
+            "60s",
+            "--timeout",
+            timeout,
+            "--poll-interval",
+            "0.05",
+            "--max-poll-interval",
+            "0.2",
+        ]
+    };
+
+    // This runner's clock 10 minutes ahead of ECR's: the scan completed 5 s ago on ECR's
+    // clock (10 min 5 s ago on ours), so its findings may still be arriving.
+    let fake = enhanced(dated_answer(-605, -600)).await;
+    let out = gate(&fake, &args("2")).await;
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    assert!(stderr(&out).contains("did not settle"), "{}", stderr(&out));
+
+    // 10 minutes behind: the scan completed 2 minutes ago on ECR's clock (in our future).
+    let fake = enhanced(dated_answer(480, 600)).await;
+    let started = std::time::Instant::now();
+    let out = gate(&fake, &args("30")).await;
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the scan completed 2m ago"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(15),
+        "judged at once, not after the findings stayed the same for 60 s"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn under_basic_scanning_the_first_usable_answer_is_final() {
     let fake = FakeEcr::start().await;
