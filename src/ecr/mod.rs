@@ -65,15 +65,17 @@ pub enum Mode {
 /// its region, with at most `concurrency` ECR calls in flight per region, fewer while ECR
 /// throttles ([`Adaptive`]). Results keep the order of `targets`; one
 /// reference can yield several images (one per platform of a multi-arch index).
-/// `registry_id` (`--registry-id`) applies where a reference names no registry.
+/// `registry_id` (`--registry-id`) applies where a reference names no registry. `deadline` is
+/// the run's one `--timeout`, counted by the caller from the start of the run, so what it does
+/// after the gate (a promotion) ends by the same deadline.
 pub async fn gate<A: ScanApi>(
     targets: Vec<(Reference, A)>,
     registry_id: Option<String>,
     wait: &WaitSettings,
+    deadline: Instant,
     mode: Mode,
     concurrency: usize,
 ) -> Vec<ScannedImage> {
-    let deadline = Instant::now() + wait.timeout;
     // ECR's quotas are per account and region: one limit per region, shared by its images.
     let mut limits: HashMap<String, CallLimit> = HashMap::new();
     let mut scanning: HashMap<String, Option<RegistryScanning>> = HashMap::new();
@@ -265,8 +267,26 @@ mod tests {
     }
 
     async fn run(api: &Scripted, reference: &str, mode: Mode) -> Vec<ScannedImage> {
+        run_with(api, reference, &settings(), mode).await
+    }
+
+    async fn run_with(
+        api: &Scripted,
+        reference: &str,
+        wait: &WaitSettings,
+        mode: Mode,
+    ) -> Vec<ScannedImage> {
         let reference = crate::image_ref::parse(reference).unwrap();
-        gate(vec![(reference, api.clone())], None, &settings(), mode, 4).await
+        let deadline = Instant::now() + wait.timeout;
+        gate(
+            vec![(reference, api.clone())],
+            None,
+            wait,
+            deadline,
+            mode,
+            4,
+        )
+        .await
     }
 
     #[tokio::test(start_paused = true)]
@@ -370,7 +390,16 @@ mod tests {
             settle: Duration::from_secs(30),
             ..settings()
         };
-        let images = gate(vec![(reference, api)], None, &wait, Mode::Check, 1).await;
+        let deadline = Instant::now() + wait.timeout;
+        let images = gate(
+            vec![(reference, api)],
+            None,
+            &wait,
+            deadline,
+            Mode::Check,
+            1,
+        )
+        .await;
         let Err(e) = &images[0].findings else {
             panic!("not delivered is never a clean image")
         };
@@ -391,15 +420,7 @@ mod tests {
             .describe(Ok(plain()))
             .page(Err(super::scripted::service("ScanNotFoundException")))
             .page(Ok(page("COMPLETE", "x", 1, None)));
-        let reference = crate::image_ref::parse("app/web:v1").unwrap();
-        let images = gate(
-            vec![(reference, api.clone())],
-            None,
-            &start_scan(),
-            Mode::Check,
-            1,
-        )
-        .await;
+        let images = run_with(&api, "app/web:v1", &start_scan(), Mode::Check).await;
         assert_eq!(
             images[0].findings.as_ref().map(Vec::len),
             Ok(1),
@@ -420,15 +441,7 @@ mod tests {
             .describe(Ok(plain()))
             .page(Err(super::scripted::service("ScanNotFoundException")))
             .start(Err(disabled));
-        let reference = crate::image_ref::parse("app/web:v1").unwrap();
-        let images = gate(
-            vec![(reference, api.clone())],
-            None,
-            &start_scan(),
-            Mode::Check,
-            1,
-        )
-        .await;
+        let images = run_with(&api, "app/web:v1", &start_scan(), Mode::Check).await;
         let Err(e) = &images[0].findings else {
             panic!("refused")
         };
