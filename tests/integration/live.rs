@@ -819,6 +819,44 @@ async fn the_waiter_rides_out_a_burst_of_server_errors() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn http_429_without_an_error_code_is_retried_like_throttling() {
+    // A proxy or gateway's "slow down": no AWS error code, an empty or plain-text body.
+    for body in ["", "Too Many Requests"] {
+        let fake = FakeEcr::start().await;
+        fake.on(
+            "DescribeImages",
+            Sequence::new(vec![
+                ResponseTemplate::new(429).set_body_string(body),
+                ResponseTemplate::new(429).set_body_string(body),
+                ok(image_details(
+                    DIGEST_A,
+                    "application/vnd.oci.image.manifest.v1+json",
+                )),
+            ]),
+        )
+        .await;
+        fake.on(
+            "DescribeImageScanFindings",
+            ok(scan_page(
+                DIGEST_A,
+                "COMPLETE",
+                vec![basic_finding("CVE-2026-1", "HIGH", "openssl")],
+                None,
+            )),
+        )
+        .await;
+        let out = gate(&fake, &["check", "app/web:v1", "-v"]).await;
+        assert_eq!(code(&out), 1, "{body:?}: {}", stderr(&out));
+        assert_eq!(fake.calls("DescribeImages").await.len(), 3, "{body:?}");
+        assert!(
+            stderr(&out).contains("HTTP 429"),
+            "{body:?}: known as a 429, not a network fault: {}",
+            stderr(&out)
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn throttling_that_outlasts_the_retries_is_exit_4() {
     let fake = FakeEcr::start().await;
     fake.on(
