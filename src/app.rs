@@ -236,7 +236,7 @@ fn audit(args: AuditArgs, color: bool, quiet: bool) -> Result<Outcome, Error> {
     let mut wait: WaitSettings = (&args.wait).into();
     wait.once = !args.wait_for_scans;
     let mut live = Live::connect_registry(&args.aws, wait)?;
-    let deadline = tokio::time::Instant::now() + live.wait.timeout;
+    let deadline = live.deadline;
     let api = live.clients.for_region(None).ok_or_else(|| {
         Error::Usage("no AWS region: pass --region or set AWS_REGION".to_string())
     })?;
@@ -398,6 +398,9 @@ struct Live {
     refs: Vec<Reference>,
     registry_id: Option<String>,
     wait: WaitSettings,
+    /// The run's one `--timeout`, counted once the clients are ready: listing (`audit`),
+    /// waiting, reading and promoting all end by it.
+    deadline: tokio::time::Instant,
     concurrency: usize,
 }
 
@@ -442,12 +445,14 @@ impl Live {
             runtime.block_on(Clients::new(&settings, &refs))
         }
         .map_err(Error::Usage)?;
+        let deadline = tokio::time::Instant::now() + wait.timeout;
         Ok(Live {
             runtime,
             clients,
             refs,
             registry_id: settings.registry_id,
             wait,
+            deadline,
             concurrency: aws.concurrency as usize,
         })
     }
@@ -463,6 +468,7 @@ impl Live {
             targets,
             self.registry_id.clone(),
             &self.wait,
+            self.deadline,
             mode,
             &ecr::Limits::new(self.concurrency),
         ))
@@ -484,7 +490,8 @@ impl Live {
             };
             images.push((judged.image.clone(), api));
         }
-        self.runtime.block_on(ecr::promote::promote(images, tags))
+        self.runtime
+            .block_on(ecr::promote::promote(images, tags, self.deadline))
     }
 }
 

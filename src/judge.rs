@@ -864,7 +864,12 @@ mod tests {
             vec![finding("A", "HIGH", "p", Fix::Yes)],
         );
         assert_eq!(states(&eval)[0].1, State::Allowed);
-        assert_eq!(eval.warnings.len(), 1, "only its last-day notice: {:?}", eval.warnings);
+        assert_eq!(
+            eval.warnings.len(),
+            1,
+            "only its last-day notice: {:?}",
+            eval.warnings
+        );
 
         let mut yesterday = entry("A");
         yesterday.expires = Some(date!(2026 - 11 - 24));
@@ -898,7 +903,9 @@ mod tests {
             );
             assert_eq!(states(&eval)[0].1, State::Allowed);
             assert_eq!(
-                eval.warnings.iter().any(|w| w.contains(&format!("in {days} day(s)"))),
+                eval.warnings
+                    .iter()
+                    .any(|w| w.contains(&format!("in {days} day(s)"))),
                 warns,
                 "{days}: {:?}",
                 eval.warnings

@@ -71,10 +71,19 @@ pub fn now_to_the_second() -> String {
         .unwrap_or_else(|_| "1970-01-01T00:00:00".to_string())
 }
 
-/// How long ago an RFC 3339 time was; `None` for an unreadable or future time.
+/// How long ago an RFC 3339 time was, on the local clock; `None` for an unreadable or future
+/// time.
 pub fn age(rfc3339: &str) -> Option<std::time::Duration> {
     let then = OffsetDateTime::parse(rfc3339.trim(), &Rfc3339).ok()?;
     std::time::Duration::try_from(OffsetDateTime::now_utc() - then).ok()
+}
+
+/// How long before the RFC 3339 time `later` the RFC 3339 time `earlier` was, with no local
+/// clock involved; `None` when either is unreadable or `earlier` is after `later`.
+pub fn between(earlier: &str, later: &str) -> Option<std::time::Duration> {
+    let earlier = OffsetDateTime::parse(earlier.trim(), &Rfc3339).ok()?;
+    let later = OffsetDateTime::parse(later.trim(), &Rfc3339).ok()?;
+    std::time::Duration::try_from(later - earlier).ok()
 }
 
 /// An RFC 3339 instant (offsets with or without a colon), for ordering VEX statements.
@@ -148,6 +157,19 @@ mod tests {
         assert!(age > std::time::Duration::from_secs(5 * 365 * 86_400));
         assert_eq!(super::age("2999-01-01T00:00:00Z"), None);
         assert_eq!(super::age("soon"), None);
+    }
+
+    #[test]
+    fn between_two_times_whatever_the_local_clock() {
+        assert_eq!(
+            between("2020-01-01T00:00:00.000Z", "2020-01-01T00:01:30.500Z"),
+            Some(std::time::Duration::from_millis(90_500))
+        );
+        assert_eq!(
+            between("2020-01-01T00:01:30Z", "2020-01-01T00:00:00Z"),
+            None
+        );
+        assert_eq!(between("xé1234", "2020-01-01T00:00:00Z"), None);
     }
 
     #[test]

@@ -655,7 +655,15 @@ mod tests {
             once: false,
         };
         let start = Instant::now();
-        let images = gate(targets, None, &wait, Mode::Check, &Limits::new(32)).await;
+        let images = gate(
+            targets,
+            None,
+            &wait,
+            start + wait.timeout,
+            Mode::Check,
+            &Limits::new(32),
+        )
+        .await;
         let elapsed = start.elapsed();
         let counts = server.counts();
         assert_eq!(images.len(), 100);

@@ -58,6 +58,10 @@ pub struct FindingsPage {
     pub counts: BTreeMap<String, u64>,
     /// `nextToken`: `None` on the last page.
     pub next_token: Option<String>,
+    /// ECR's clock when it answered (the HTTP `Date` header), RFC 3339 in UTC: how long ago the
+    /// scan completed is measured on it, since the runner's clock may be off. `None` when the
+    /// answer carried no readable `Date`.
+    pub server_date: Option<String>,
 }
 
 impl FindingsPage {

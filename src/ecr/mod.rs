@@ -65,15 +65,17 @@ pub enum Mode {
 /// its region, with at most the cap of `limits` ECR calls in flight per region, fewer while ECR
 /// throttles ([`Adaptive`]). Results keep the order of `targets`; one
 /// reference can yield several images (one per platform of a multi-arch index).
-/// `registry_id` (`--registry-id`) applies where a reference names no registry.
+/// `registry_id` (`--registry-id`) applies where a reference names no registry. `deadline` is
+/// the run's one `--timeout`, counted by the caller from the start of the run, so what it does
+/// after the gate (a promotion) ends by the same deadline.
 pub async fn gate<A: ScanApi>(
     targets: Vec<(Reference, A)>,
     registry_id: Option<String>,
     wait: &WaitSettings,
+    deadline: Instant,
     mode: Mode,
     limits: &Limits,
 ) -> Vec<ScannedImage> {
-    let deadline = Instant::now() + wait.timeout;
     let mut scanning: HashMap<String, Option<RegistryScanning>> = HashMap::new();
     let mut tasks = Vec::with_capacity(targets.len());
     for (reference, api) in targets {
@@ -97,12 +99,23 @@ pub async fn gate<A: ScanApi>(
             };
             scanning.insert(api.region().to_string(), answer);
         }
-        let kind = scan_kind(scanning[api.region()].as_ref(), &base);
+        let configured = configured_kind(scanning[api.region()].as_ref(), &base);
+        // Not known (another registry, or a configuration that could not be read): taken as
+        // enhanced. Waiting for findings to settle costs time, judging findings still arriving
+        // costs a false pass.
+        let kind = configured.unwrap_or(ScanKind::Enhanced);
         let source = Source::Ecr {
             reference: reference.original.clone(),
             placements: Vec::new(),
         };
-        let wait = wait.clone();
+        let mut wait = wait.clone();
+        if wait.start_scan && configured == Some(ScanKind::Enhanced) {
+            // ECR refuses on-demand scans there ("This feature is disabled"): not asking spares a
+            // call whose only answer is a refusal. Only a registry known to be enhanced skips it;
+            // an assumed one is asked, and a refusal gets its own message (`wait::start_scan`).
+            tracing::info!(image = %base, "--start-scan does not apply: the registry scans with enhanced scanning (Amazon Inspector), which scans images on its own; waiting for its scan without calling StartImageScan");
+            wait.start_scan = false;
+        }
         // Every image gets a task: a task waiting for its scan holds no call in flight.
         let task = {
             let (base, source) = (base.clone(), source.clone());
@@ -128,14 +141,12 @@ pub async fn gate<A: ScanApi>(
     images
 }
 
-/// How the image's registry scans. ECR tells only the caller's own registry; another one, or a
-/// configuration that could not be read, is taken as enhanced: waiting for findings to settle
-/// costs time, judging findings still arriving costs a false pass.
-fn scan_kind(config: Option<&RegistryScanning>, image: &Image) -> ScanKind {
-    match config {
-        Some(c) if image.registry_id.is_none() || image.registry_id == c.registry_id => c.kind,
-        _ => ScanKind::Enhanced,
-    }
+/// How ECR says the image's registry scans. ECR tells only the caller's own registry: for
+/// another one, or a configuration that could not be read, nothing is known.
+fn configured_kind(config: Option<&RegistryScanning>, image: &Image) -> Option<ScanKind> {
+    config
+        .filter(|c| image.registry_id.is_none() || image.registry_id == c.registry_id)
+        .map(|c| c.kind)
 }
 
 /// The image a reference names before anything is resolved.
@@ -252,11 +263,22 @@ mod tests {
     }
 
     async fn run(api: &Scripted, reference: &str, mode: Mode) -> Vec<ScannedImage> {
+        run_with(api, reference, &settings(), mode).await
+    }
+
+    async fn run_with(
+        api: &Scripted,
+        reference: &str,
+        wait: &WaitSettings,
+        mode: Mode,
+    ) -> Vec<ScannedImage> {
         let reference = crate::image_ref::parse(reference).unwrap();
+        let deadline = Instant::now() + wait.timeout;
         gate(
             vec![(reference, api.clone())],
             None,
-            &settings(),
+            wait,
+            deadline,
             mode,
             &Limits::new(4),
         )
@@ -364,10 +386,12 @@ mod tests {
             settle: Duration::from_secs(30),
             ..settings()
         };
+        let deadline = Instant::now() + wait.timeout;
         let images = gate(
             vec![(reference, api)],
             None,
             &wait,
+            deadline,
             Mode::Check,
             &Limits::new(1),
         )
@@ -376,6 +400,53 @@ mod tests {
             panic!("not delivered is never a clean image")
         };
         assert_eq!(e.exit_code(), 3, "{e}");
+    }
+
+    fn start_scan() -> WaitSettings {
+        WaitSettings {
+            start_scan: true,
+            ..settings()
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn start_scan_is_never_asked_of_a_registry_known_to_scan_enhanced() {
+        let api = Scripted::new()
+            .scan_type(Ok(ScanKind::Enhanced))
+            .describe(Ok(plain()))
+            .page(Err(super::scripted::service("ScanNotFoundException")))
+            .page(Ok(page("COMPLETE", "x", 1, None)));
+        let images = run_with(&api, "app/web:v1", &start_scan(), Mode::Check).await;
+        assert_eq!(
+            images[0].findings.as_ref().map(Vec::len),
+            Ok(1),
+            "Inspector's scan is waited for"
+        );
+        assert_eq!(api.count("start_scan"), 0, "{:?}", api.calls());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn start_scan_refused_where_the_scan_type_is_unknown_says_enhanced_scanning() {
+        let disabled = super::api::ApiError::Service {
+            code: "ValidationException".into(),
+            message: "This feature is disabled".into(),
+            status: 400,
+        };
+        let api = Scripted::new()
+            .scan_type(Err(super::scripted::service("AccessDeniedException")))
+            .describe(Ok(plain()))
+            .page(Err(super::scripted::service("ScanNotFoundException")))
+            .start(Err(disabled));
+        let images = run_with(&api, "app/web:v1", &start_scan(), Mode::Check).await;
+        let Err(e) = &images[0].findings else {
+            panic!("refused")
+        };
+        assert_eq!(e.exit_code(), 3, "{e}");
+        assert!(
+            e.message().contains("enhanced scanning (Amazon Inspector)"),
+            "{e}"
+        );
+        assert_eq!(api.count("start_scan"), 1);
     }
 
     #[tokio::test(start_paused = true)]

@@ -16,8 +16,9 @@ use super::api::{Manifest, ScanApi};
 use crate::evaluation::{promotion_digest, Promoted, Promotion, PromotionStatus};
 use crate::findings::{Image, ImageError};
 
-/// How long transient faults of the promotion's calls are retried. The verdict is already
-/// decided, so this is its own short budget rather than what is left of `--timeout`.
+/// The longest transient faults of the promotion's calls are retried, within what is left of
+/// `--timeout`: the verdict is already decided, so an outage should not hold the pipeline for
+/// the rest of a long `--timeout` either.
 pub const BUDGET: Duration = Duration::from_secs(60);
 
 /// Signed Docker schema 1 manifests are digested without their signatures, so their bytes do
@@ -32,9 +33,17 @@ struct Target<A> {
 }
 
 /// Puts every tag on every judged digest of `images` (each paired with the client of its
-/// region). Call it only when the gate passed; the result goes into the evaluation.
-pub async fn promote<A: ScanApi>(images: Vec<(Image, A)>, tags: &[String]) -> Promotion {
-    let deadline = Instant::now() + BUDGET;
+/// region), retrying faults until the run's `deadline` (`--timeout`) at the latest. Call it only
+/// when the gate passed; the result goes into the evaluation.
+pub async fn promote<A: ScanApi>(
+    images: Vec<(Image, A)>,
+    tags: &[String],
+    deadline: Instant,
+) -> Promotion {
+    let now = Instant::now();
+    // A gate that passed at the deadline still promotes: each call is tried once, nothing is
+    // retried, and a call in flight gets what any call at the deadline gets (`DEADLINE_GRACE`).
+    let deadline = deadline.min(now + BUDGET).max(now);
     let mut promoted = Vec::new();
     let status = match run(images, tags, deadline, &mut promoted).await {
         Ok(()) => PromotionStatus::Done,
@@ -252,6 +261,11 @@ mod tests {
         }
     }
 
+    /// A promotion with the whole `--timeout` of the run still ahead.
+    async fn promote_soon(images: Vec<(Image, Scripted)>, tags: &[String]) -> Promotion {
+        promote(images, tags, Instant::now() + Duration::from_secs(1800)).await
+    }
+
     fn tags(names: &[&str]) -> Vec<String> {
         names.iter().map(|s| s.to_string()).collect()
     }
@@ -270,7 +284,7 @@ mod tests {
         let api = Scripted::new()
             .manifest(Ok(manifest(body, OCI_IMAGE)))
             .put(Ok(()));
-        let promotion = promote(
+        let promotion = promote_soon(
             vec![(judged(&digest), api.clone())],
             &tags(&["staging", "qa"]),
         )
@@ -311,7 +325,7 @@ mod tests {
         let api = Scripted::new()
             .manifest(Ok(manifest(index, OCI_INDEX)))
             .put(Ok(()));
-        let promotion = promote(
+        let promotion = promote_soon(
             vec![
                 (platform('1', "linux/amd64"), api.clone()),
                 (platform('2', "linux/arm64"), api.clone()),
@@ -335,7 +349,7 @@ mod tests {
             .manifest(Ok(manifest(r#"{"schemaVersion":2}"#, OCI_IMAGE)))
             .put(Ok(()));
         let judged_digest = format!("sha256:{}", "a".repeat(64));
-        let promotion = promote(
+        let promotion = promote_soon(
             vec![(judged(&judged_digest), api.clone())],
             &tags(&["staging"]),
         )
@@ -357,7 +371,7 @@ mod tests {
             repository: "app/api".into(),
             ..judged(&format!("sha256:{}", "b".repeat(64)))
         };
-        let promotion = promote(
+        let promotion = promote_soon(
             vec![(judged(&sha256(body)), good.clone()), (other, denied)],
             &tags(&["staging"]),
         )
@@ -392,7 +406,7 @@ mod tests {
                     media_type: None,
                 }));
             let promotion =
-                promote(vec![(judged(&digest), api.clone())], &tags(&["staging"])).await;
+                promote_soon(vec![(judged(&digest), api.clone())], &tags(&["staging"])).await;
             assert_eq!(promotion.status, PromotionStatus::Done, "{code}");
             assert!(promotion.promoted[0].unchanged);
             assert!(
@@ -421,7 +435,8 @@ mod tests {
                     registry_id: None,
                     media_type: None,
                 }));
-            let promotion = promote(vec![(judged(&digest), api)], &tags(&["staging", "qa"])).await;
+            let promotion =
+                promote_soon(vec![(judged(&digest), api)], &tags(&["staging", "qa"])).await;
             let error = promotion.error().expect("refused");
             assert_eq!(error.exit_code(), 4);
             assert!(
@@ -439,7 +454,8 @@ mod tests {
         let api = Scripted::new()
             .manifest(Ok(manifest(body, OCI_IMAGE)))
             .put(Err(service("AccessDeniedException")));
-        let promotion = promote(vec![(judged(&digest), api.clone())], &tags(&["staging"])).await;
+        let promotion =
+            promote_soon(vec![(judged(&digest), api.clone())], &tags(&["staging"])).await;
         let error = promotion.error().expect("refused");
         assert!(
             error.message().contains("ecr:PutImage failed")
@@ -454,7 +470,7 @@ mod tests {
         let api = Scripted::new();
         let a = judged(&format!("sha256:{}", "a".repeat(64)));
         let b = judged(&format!("sha256:{}", "b".repeat(64)));
-        let promotion = promote(
+        let promotion = promote_soon(
             vec![(a, api.clone()), (b, api.clone())],
             &tags(&["staging"]),
         )
@@ -465,5 +481,64 @@ mod tests {
             "{error}"
         );
         assert!(api.calls().is_empty());
+    }
+
+    /// A stored manifest and a put that fails with a server error every time.
+    fn failing_puts() -> (Scripted, String) {
+        let body = r#"{"schemaVersion":2,"layers":[]}"#;
+        let api = Scripted::new()
+            .manifest(Ok(manifest(body, OCI_IMAGE)))
+            .put(Err(service("ServerException")));
+        (api, sha256(body))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn promotion_retries_stop_at_the_run_deadline_not_a_minute_later() {
+        let (api, digest) = failing_puts();
+        let start = Instant::now();
+        let deadline = start + Duration::from_secs(5);
+        let promotion = promote(
+            vec![(judged(&digest), api.clone())],
+            &tags(&["staging"]),
+            deadline,
+        )
+        .await;
+        let error = promotion.error().expect("still failing at the deadline");
+        assert_eq!(error.exit_code(), 4);
+        assert!(Instant::now() <= deadline, "{:?}", Instant::now() - start);
+        assert!(api.count("put_image") > 1, "retried until then");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_promotion_after_the_deadline_tries_each_call_once() {
+        let (api, digest) = failing_puts();
+        let start = Instant::now();
+        let promotion = promote(
+            vec![(judged(&digest), api.clone())],
+            &tags(&["staging"]),
+            start - Duration::from_secs(1),
+        )
+        .await;
+        assert!(promotion.error().is_some());
+        assert_eq!((api.count("manifest"), api.count("put_image")), (1, 1));
+        assert_eq!(Instant::now(), start, "no back-off slept");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn within_a_long_timeout_promotion_retries_for_its_own_minute_only() {
+        let (api, digest) = failing_puts();
+        let start = Instant::now();
+        let promotion = promote(
+            vec![(judged(&digest), api)],
+            &tags(&["staging"]),
+            start + Duration::from_secs(1800),
+        )
+        .await;
+        assert!(promotion.error().is_some());
+        assert!(
+            Instant::now() - start <= BUDGET,
+            "{:?}",
+            Instant::now() - start
+        );
     }
 }

@@ -6,6 +6,7 @@
 //! - **[`call`]**: a call whose SDK attempts all failed with a [`Fault::Throttling`] or
 //!   [`Fault::Transient`] fault is tried again, with jittered backoff from 200 ms to 10 s, until
 //!   the run's one deadline: an outage shorter than `--timeout` delays the gate, it does not fail it.
+//!   A back-off that would end at or past the deadline is not slept: the call gives up then.
 //! - **[`polls`]**: the waiter's delays between polls of a scan still running, from
 //!   `--poll-interval` to `--max-poll-interval`. A running scan is not a fault, so these are the
 //!   user's delays, not a fault backoff.
@@ -75,14 +76,13 @@ pub async fn before<T>(
         })
 }
 
-/// The backoff between tries of one call after a fault: jittered, and never past the deadline.
-fn faults_until(deadline: Instant) -> ExponentialBuilder {
+/// The backoff between tries of one call after a fault: jittered, from 200 ms to 10 s.
+fn faults() -> ExponentialBuilder {
     ExponentialBuilder::default()
         .with_min_delay(Duration::from_millis(200))
         .with_max_delay(Duration::from_secs(10))
         .with_jitter()
         .without_max_times()
-        .with_total_delay(Some(deadline.saturating_duration_since(Instant::now())))
 }
 
 /// One ECR call, tried again after throttling or a transient fault until `deadline`.
@@ -111,10 +111,12 @@ where
     Fut: Future<Output = Result<T, ApiError>>,
 {
     (|| before(deadline, attempt()))
-        .retry(faults_until(deadline))
-        .when(|e| {
-            !never(e) && Instant::now() < deadline && (classify(e) != Fault::Permanent || also(e))
-        })
+        .retry(faults())
+        .when(|e| !never(e) && (classify(e) != Fault::Permanent || also(e)))
+        // Tries take time of their own (the SDK's attempts, a slow server), so a budget of
+        // back-offs fixed at the start could still sleep past the deadline: each back-off is
+        // weighed when it is due, and one that would not end before the deadline is not slept.
+        .adjust(|_, delay| delay.filter(|d| Instant::now() + *d < deadline))
         .notify(|e, delay| tracing::debug!(error = %e, ?delay, "{what} again"))
         .await
 }
@@ -210,6 +212,27 @@ mod tests {
             call(deadline, "test", || async { Err(service("HTTP 500", 500)) }).await;
         assert!(answer.is_err());
         assert!(Instant::now() <= deadline + Duration::from_secs(10));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_back_off_is_slept_past_the_deadline_however_long_the_tries_take() {
+        let start = Instant::now();
+        let deadline = start + Duration::from_secs(1);
+        let tries = std::sync::Mutex::new(Vec::new());
+        let answer: Result<(), _> = call(deadline, "test", || async {
+            tries.lock().unwrap().push(Instant::now() - start);
+            // A try that takes most of what is left, as the SDK's own attempts can.
+            tokio::time::sleep(Duration::from_millis(900)).await;
+            Err(service("HTTP 503", 503))
+        })
+        .await;
+        assert!(answer.is_err());
+        assert_eq!(
+            tries.into_inner().unwrap(),
+            [Duration::ZERO],
+            "a back-off of 200 ms or more from 0.9 s would end past the deadline at 1 s"
+        );
+        assert_eq!(Instant::now() - start, Duration::from_millis(900));
     }
 
     #[test]

@@ -170,6 +170,7 @@ pub fn page(status: &str, prefix: &str, n: usize, next_token: Option<&str>) -> F
         counts: BTreeMap::new(),
         findings,
         next_token: next_token.map(str::to_string),
+        server_date: None,
     }
 }
 

@@ -124,6 +124,19 @@ impl Settle {
     }
 }
 
+/// How long ago ECR says the scan completed, measured on ECR's clock: its `completedAt` against
+/// the `Date` of the same answer. The runner's clock may be minutes off; ahead, it would take a
+/// scan that just completed for an old one and judge findings Inspector is still delivering.
+pub fn completed_age(page: &FindingsPage) -> Option<Duration> {
+    let completed = page.scan.completed_at.as_deref()?;
+    match page.server_date.as_deref() {
+        Some(server_now) => crate::timestamp::between(completed, server_now),
+        // No Date header (a proxy that drops it, an emulator that sends none): the local clock
+        // is all there is.
+        None => crate::timestamp::age(completed),
+    }
+}
+
 /// Polls until the scan is usable (and, under enhanced scanning, settled), an error status, or
 /// `deadline` (one `--timeout` for the whole run, however many images and platforms share it).
 pub async fn until_usable<A: ScanApi>(
@@ -164,12 +177,7 @@ pub async fn until_usable<A: ScanApi>(
                 }
                 // Under enhanced scanning the settle rule waits for Inspector to deliver.
                 Usability::Usable | Usability::NoFindingsList => {
-                    let age = page
-                        .scan
-                        .completed_at
-                        .as_deref()
-                        .and_then(crate::timestamp::age);
-                    match settle.check(&page, Instant::now(), age) {
+                    match settle.check(&page, Instant::now(), completed_age(&page)) {
                         Ok(why) => {
                             tracing::info!(image = %image, status = %page.scan.status, elapsed = ?start.elapsed(), settled = %why, "scan usable");
                             return Ok(page);
@@ -302,29 +310,36 @@ async fn start_scan<A: ScanApi>(
         }
         Err(err) => err,
     };
-    let says_enhanced = matches!(&err, ApiError::Service { message, .. } if message.to_ascii_lowercase().contains("enhanced"));
     match err.code() {
         // Asked only when no scan exists: refused, no scan will come, so waiting is pointless.
         Some("LimitExceededException") => Err(ImageError::scan(format!(
             "ECR refused to start a scan of {image} (LimitExceededException): an image can be scanned on demand \
              only once every 24 hours, and no scan of it exists now; push a new image or wait a day"
         ))),
-        Some("ValidationException") if !says_enhanced => {
-            Err(err.into_image_error("ecr:StartImageScan", image))
-        }
-        Some("UnsupportedFeatureException") | Some("ValidationException") => {
-            tracing::warn!(
-                image = %image,
-                "on-demand scans (--start-scan) are not available when the registry uses enhanced scanning; \
-                 Amazon Inspector scans on push and continuously, so waiting for its scan instead"
-            );
-            Ok(())
-        }
+        // Reached when the registry was not known to be enhanced (its configuration unreadable,
+        // another account's registry): the refusal itself says it is. Exit 3 at once, as for
+        // LimitExceeded: the flag asks for something this registry never does.
+        Some("ValidationException") if refused_under_enhanced(&err) => Err(ImageError::scan(format!(
+            "ECR refused --start-scan for {image} ({err}): the registry scans with enhanced scanning \
+             (Amazon Inspector), which scans images on push and continuously on its own, so --start-scan \
+             does not apply: drop it"
+        ))),
         Some("UnsupportedImageTypeException") => Err(ImageError::scan(format!(
             "ECR cannot scan {image}: its image type is not supported (UnsupportedImageTypeException)"
         ))),
         _ => Err(err.into_image_error("ecr:StartImageScan", image)),
     }
+}
+
+/// StartImageScan's refusal under enhanced scanning. ECR words it "This feature is disabled",
+/// without saying which feature or why; other ValidationExceptions (a malformed request) are
+/// AWS errors with ECR's own words.
+fn refused_under_enhanced(err: &ApiError) -> bool {
+    let ApiError::Service { message, .. } = err else {
+        return false;
+    };
+    let message = message.to_ascii_lowercase();
+    message.contains("feature is disabled") || message.contains("enhanced scanning")
 }
 
 #[cfg(test)]
@@ -414,6 +429,65 @@ mod tests {
         let api = Scripted::new().page(Ok(delivered(2, Some("2020-01-01T00:00:00.000Z"))));
         let (result, elapsed) = wait_with(&api, settling(30), ScanKind::Enhanced).await;
         assert!(result.is_ok());
+        assert_eq!((api.count("findings_page"), elapsed), (1, Duration::ZERO));
+    }
+
+    /// `seconds` after `base` on the local clock, RFC 3339.
+    fn at(base: time::OffsetDateTime, seconds: i64) -> String {
+        let t = base + time::Duration::seconds(seconds);
+        crate::timestamp::from_epoch_parts(t.unix_timestamp(), t.nanosecond()).unwrap()
+    }
+
+    /// A delivered page ECR says completed at `completed` and sent at `sent` (seconds from now
+    /// on the local clock; `None`: no Date header).
+    fn dated(base: time::OffsetDateTime, completed: i64, sent: Option<i64>) -> FindingsPage {
+        let mut p = delivered(2, Some(&at(base, completed)));
+        p.server_date = sent.map(|s| at(base, s));
+        p
+    }
+
+    #[test]
+    fn completed_age_is_measured_on_ecrs_clock_whichever_way_the_local_clock_is_off() {
+        let now = time::OffsetDateTime::now_utc();
+        // The runner's clock 10 minutes ahead of ECR's: ECR's "now" is local -600 s, and the
+        // scan completed 5 s before it.
+        assert_eq!(
+            completed_age(&dated(now, -605, Some(-600))),
+            Some(Duration::from_secs(5))
+        );
+        // 10 minutes behind: ECR's "now" is local +600 s, the scan completed 2 minutes before
+        // it (in the local clock's future).
+        assert_eq!(
+            completed_age(&dated(now, 480, Some(600))),
+            Some(Duration::from_secs(120))
+        );
+        // Without a Date header, the local clock is all there is.
+        let local = completed_age(&dated(now, -605, None)).unwrap();
+        // (604, not 605: timestamps keep milliseconds, rounded.)
+        assert!(local >= Duration::from_secs(604), "{local:?}");
+        assert_eq!(completed_age(&dated(now, 480, None)), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_runner_clock_ahead_of_ecr_does_not_judge_a_scan_that_just_completed() {
+        let now = time::OffsetDateTime::now_utc();
+        let api = Scripted::new().page(Ok(dated(now, -605, Some(-600))));
+        let (result, elapsed) = wait_with(&api, settling(30), ScanKind::Enhanced).await;
+        assert!(result.is_ok());
+        assert!(
+            elapsed >= Duration::from_secs(25),
+            "5 s old on ECR's clock, so the findings must stay the same first: {elapsed:?}"
+        );
+        assert!(api.count("findings_page") > 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_runner_clock_behind_ecr_still_judges_a_scan_that_completed_long_ago_at_once() {
+        let now = time::OffsetDateTime::now_utc();
+        let api = Scripted::new().page(Ok(dated(now, 480, Some(600))));
+        let (result, elapsed) = wait_with(&api, settling(30), ScanKind::Enhanced).await;
+        let Ok(page) = result else { panic!("settled") };
+        assert_eq!(page.findings.len(), 2);
         assert_eq!((api.count("findings_page"), elapsed), (1, Duration::ZERO));
     }
 
@@ -622,17 +696,7 @@ mod tests {
         assert!(e.message().contains("24 hours"), "{e}");
         assert_eq!(api.count("start_scan"), 1);
 
-        // ValidationException means enhanced scanning only when it says so.
-        let enhanced = ApiError::Service {
-            code: "ValidationException".into(),
-            message: "This feature is disabled when enhanced scanning is enabled".into(),
-            status: 400,
-        };
-        let api = Scripted::new()
-            .page(Err(service("ScanNotFoundException")))
-            .page(Ok(page("COMPLETE", "x", 0, None)))
-            .start(Err(enhanced));
-        assert!(wait_on(&api, true).await.0.is_ok());
+        // Any other ValidationException is ECR's own error, exit 4.
         let api = Scripted::new()
             .page(Err(service("ScanNotFoundException")))
             .start(Err(service("ValidationException")));
@@ -644,6 +708,33 @@ mod tests {
         let e = error(wait_on(&api, true).await.0);
         assert!(e.message().contains("ecr:StartImageScan"), "{e}");
         assert_eq!(e.exit_code(), 4);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn start_scan_refused_as_this_feature_is_disabled_says_enhanced_scanning_and_exits_3() {
+        // ECR's exact words under enhanced scanning, which do not say "enhanced".
+        let disabled = ApiError::Service {
+            code: "ValidationException".into(),
+            message: "This feature is disabled".into(),
+            status: 400,
+        };
+        let api = Scripted::new()
+            .page(Err(service("ScanNotFoundException")))
+            .page(Ok(page("COMPLETE", "x", 0, None)))
+            .start(Err(disabled));
+        let (result, elapsed) = wait_on(&api, true).await;
+        let e = error(result);
+        assert_eq!((e.exit_code(), elapsed), (3, Duration::ZERO), "{e}");
+        for words in [
+            "This feature is disabled",
+            "enhanced scanning (Amazon Inspector)",
+            "on its own",
+            "--start-scan does not apply",
+            "drop it",
+        ] {
+            assert!(e.message().contains(words), "{words}: {e}");
+        }
+        assert_eq!(api.count("start_scan"), 1, "a refusal is not asked again");
     }
 
     #[test]

@@ -46,6 +46,7 @@ pub fn write(
         .iter()
         .filter(|i| i.verdict() == Verdict::Error)
         .count();
+    let promotion_failed = eval.promotion.as_ref().is_some_and(|p| p.error().is_some());
     let summary = match eval.verdict() {
         Verdict::Pass => format!(
             "{} — {images} image(s) pass the policy (fail-on {})",
@@ -55,6 +56,13 @@ pub fn write(
         Verdict::Fail => format!(
             "{} — {failing} of {images} image(s) violate the policy (fail-on {})",
             paint("FAIL", "31;1"),
+            eval.fail_on
+        ),
+        // Promotion runs only after a pass: every image was judged, and what failed is the
+        // promotion (exit 4), which "could not be judged" would misreport.
+        Verdict::Error if errors == 0 && promotion_failed => format!(
+            "{} — the promotion failed; {images} image(s) pass the policy (fail-on {})",
+            paint("ERROR", "31;1"),
             eval.fail_on
         ),
         Verdict::Error => format!(

@@ -230,6 +230,7 @@ impl Judge {
             vec![(pinned, api)],
             self.settings.registry_id.clone(),
             &wait,
+            deadline,
             Mode::Check,
             &self.limits,
         )

@@ -42,6 +42,7 @@ enum Fault {
     TagMove,
     FindingsStillArriving,
     LimitExceeded,
+    FeatureDisabled,
 }
 
 use Fault::*;
@@ -103,6 +104,8 @@ const MATRIX: &[(Op, Fault, i32)] = &[
     (StartImageScan, Http500, 4),
     (StartImageScan, AccessDenied, 4),
     (StartImageScan, LimitExceeded, 3),
+    // ECR's refusal under enhanced scanning, given whatever the configuration said.
+    (StartImageScan, FeatureDisabled, 3),
 ];
 
 const INDEX: &str = "application/vnd.oci.image.index.v1+json";
@@ -228,6 +231,11 @@ fn fault_answers(op: Op, fault: Fault) -> Vec<ResponseTemplate> {
             None,
         ))],
         LimitExceeded => vec![aws_error(400, "LimitExceededException", "quota exceeded")],
+        FeatureDisabled => vec![aws_error(
+            400,
+            "ValidationException",
+            "This feature is disabled",
+        )],
         ConnectionReset | TagMove | FindingsStillArriving => unreachable!("special rows"),
     }
 }

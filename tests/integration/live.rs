@@ -259,6 +259,73 @@ async fn enhanced_findings_that_never_arrive_are_exit_3_did_not_settle() {
     assert!(stderr(&out).contains("did not settle"), "{}", stderr(&out));
 }
 
+/// An enhanced answer whose scan completed `completed` seconds from now on this machine's
+/// clock, sent with a `Date` header `sent` seconds from now: ECR's clock, set apart from ours.
+fn dated_answer(completed: i64, sent: i64) -> ResponseTemplate {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let mut page = enhanced_criticals(1);
+    page["imageScanFindings"]["imageScanCompletedAt"] = json!(now + completed);
+    let date = aws_smithy_types::DateTime::from_secs(now + sent)
+        .fmt(aws_smithy_types::date_time::Format::HttpDate)
+        .unwrap();
+    ok(page).insert_header("date", date.as_str())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_settle_age_is_measured_on_ecrs_date_header_not_the_runner_clock() {
+    let enhanced = |answer: ResponseTemplate| async move {
+        let fake = FakeEcr::start().await;
+        fake.on(
+            "GetRegistryScanningConfiguration",
+            registry_scanning("ENHANCED"),
+        )
+        .await;
+        fake.image(DIGEST_A).await;
+        fake.on("DescribeImageScanFindings", answer).await;
+        fake
+    };
+    let args = |timeout: &'static str| {
+        vec![
+            "check",
+            "app/web:v1",
+            "-v",
+            "--settle",
+            "60s",
+            "--timeout",
+            timeout,
+            "--poll-interval",
+            "0.05",
+            "--max-poll-interval",
+            "0.2",
+        ]
+    };
+
+    // This runner's clock 10 minutes ahead of ECR's: the scan completed 5 s ago on ECR's
+    // clock (10 min 5 s ago on ours), so its findings may still be arriving.
+    let fake = enhanced(dated_answer(-605, -600)).await;
+    let out = gate(&fake, &args("2")).await;
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    assert!(stderr(&out).contains("did not settle"), "{}", stderr(&out));
+
+    // 10 minutes behind: the scan completed 2 minutes ago on ECR's clock (in our future).
+    let fake = enhanced(dated_answer(480, 600)).await;
+    let started = std::time::Instant::now();
+    let out = gate(&fake, &args("30")).await;
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the scan completed 2m ago"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(15),
+        "judged at once, not after the findings stayed the same for 60 s"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn under_basic_scanning_the_first_usable_answer_is_final() {
     let fake = FakeEcr::start().await;
@@ -486,33 +553,86 @@ async fn start_scan_refused_with_limit_exceeded_while_no_scan_exists_is_exit_3_a
     assert!(stderr(&out).contains("24 hours"), "{}", stderr(&out));
 }
 
+/// StartImageScan's answer under enhanced scanning, byte for byte as ECR sends it: its message
+/// does not say "enhanced".
+fn feature_disabled() -> ResponseTemplate {
+    ResponseTemplate::new(400)
+        .insert_header("content-type", "application/x-amz-json-1.1")
+        .set_body_string(r#"{"__type":"ValidationException","message":"This feature is disabled"}"#)
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn start_scan_under_enhanced_scanning_explains_and_waits_for_inspector() {
+async fn start_scan_refused_as_this_feature_is_disabled_says_enhanced_scanning_and_exits_3() {
     let fake = FakeEcr::start().await;
-    fake.image(DIGEST_A).await;
+    // The scanning configuration cannot be read, so the gate does not know and asks.
     fake.on(
-        "StartImageScan",
-        aws_error(
-            400,
-            "ValidationException",
-            "This feature is disabled when enhanced scanning is enabled for the registry",
-        ),
+        "GetRegistryScanningConfiguration",
+        aws_error(400, "AccessDeniedException", "not authorized"),
     )
     .await;
+    fake.image(DIGEST_A).await;
+    fake.on("StartImageScan", feature_disabled()).await;
+    fake.on(
+        "DescribeImageScanFindings",
+        aws_error(400, "ScanNotFoundException", "Image scan does not exist"),
+    )
+    .await;
+    let started = std::time::Instant::now();
+    let out = gate(
+        &fake,
+        &[
+            "check",
+            "app/web:v1",
+            "--start-scan",
+            "--scan-grace",
+            "30",
+            "--timeout",
+            "60",
+        ],
+    )
+    .await;
+    let stderr = stderr(&out);
+    assert_eq!(code(&out), 3, "{stderr}");
+    for words in [
+        "This feature is disabled",
+        "the registry scans with enhanced scanning (Amazon Inspector)",
+        "on its own",
+        "--start-scan does not apply: drop it",
+    ] {
+        assert!(stderr.contains(words), "{words}: {stderr}");
+    }
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "no waiting through the grace for a scan --start-scan will not bring"
+    );
+    assert_eq!(fake.calls("StartImageScan").await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn start_scan_is_not_called_where_the_registry_is_known_to_scan_enhanced() {
+    let fake = FakeEcr::start().await;
+    fake.on(
+        "GetRegistryScanningConfiguration",
+        registry_scanning("ENHANCED"),
+    )
+    .await;
+    fake.image(DIGEST_A).await;
+    fake.on("StartImageScan", feature_disabled()).await;
     fake.on(
         "DescribeImageScanFindings",
         Sequence::new(vec![
             aws_error(400, "ScanNotFoundException", "Image scan does not exist"),
-            ok(scan_page(DIGEST_A, "COMPLETE", vec![], None)),
+            ok(enhanced_criticals(1)),
         ]),
     )
     .await;
-    let out = gate(&fake, &["check", "app/web:v1", "--start-scan"]).await;
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = gate(&fake, &["check", "app/web:v1", "--start-scan", "-v"]).await;
+    let stderr = stderr(&out);
+    assert_eq!(code(&out), 1, "Inspector's findings are judged: {stderr}");
+    assert!(fake.calls("StartImageScan").await.is_empty(), "{stderr}");
     assert!(
-        stderr(&out).contains("enhanced scanning"),
-        "{}",
-        stderr(&out)
+        stderr.contains("--start-scan does not apply") && stderr.contains("Amazon Inspector"),
+        "said at -v: {stderr}"
     );
 }
 
@@ -696,6 +816,44 @@ async fn the_waiter_rides_out_a_burst_of_server_errors() {
     .await;
     let out = gate(&fake, &["check", "app/web:v1", "--max-attempts", "1"]).await;
     assert_eq!(code(&out), 0, "{}", stderr(&out));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn http_429_without_an_error_code_is_retried_like_throttling() {
+    // A proxy or gateway's "slow down": no AWS error code, an empty or plain-text body.
+    for body in ["", "Too Many Requests"] {
+        let fake = FakeEcr::start().await;
+        fake.on(
+            "DescribeImages",
+            Sequence::new(vec![
+                ResponseTemplate::new(429).set_body_string(body),
+                ResponseTemplate::new(429).set_body_string(body),
+                ok(image_details(
+                    DIGEST_A,
+                    "application/vnd.oci.image.manifest.v1+json",
+                )),
+            ]),
+        )
+        .await;
+        fake.on(
+            "DescribeImageScanFindings",
+            ok(scan_page(
+                DIGEST_A,
+                "COMPLETE",
+                vec![basic_finding("CVE-2026-1", "HIGH", "openssl")],
+                None,
+            )),
+        )
+        .await;
+        let out = gate(&fake, &["check", "app/web:v1", "-v"]).await;
+        assert_eq!(code(&out), 1, "{body:?}: {}", stderr(&out));
+        assert_eq!(fake.calls("DescribeImages").await.len(), 3, "{body:?}");
+        assert!(
+            stderr(&out).contains("HTTP 429"),
+            "{body:?}: known as a 429, not a network fault: {}",
+            stderr(&out)
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -395,6 +395,48 @@ async fn refusals_are_exit_4_with_the_reason_and_the_hint() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_failed_promotion_is_the_console_verdict_not_images_that_could_not_be_judged() {
+    let fake = FakeEcr::start().await;
+    let (body, digest) = image_manifest("x");
+    fake.image(&digest).await;
+    fake.on("BatchGetImage", stored_manifest(&digest, &body, OCI_IMAGE))
+        .await;
+    fake.on(
+        "PutImage",
+        aws_error(
+            400,
+            "AccessDeniedException",
+            "not authorized to perform ecr:PutImage",
+        ),
+    )
+    .await;
+    clean_scans(&fake, &digest).await;
+    let (out, report) = check(&fake, &["app/web:v1", "--promote-tag", "staging"], &[]).await;
+    assert_eq!(code(&out), 4, "{}", text(&out.stderr));
+    let console = text(&out.stdout);
+    let verdict = console
+        .lines()
+        .find(|l| l.starts_with("Verdict:"))
+        .unwrap_or_else(|| panic!("a verdict line: {console}"));
+    assert_eq!(
+        verdict,
+        "Verdict: ERROR — the promotion failed; 1 image(s) pass the policy (fail-on high) (exit code 4)"
+    );
+    assert!(!console.contains("could not be judged"), "{console}");
+    assert!(console.contains("promotion failed: "), "{console}");
+    assert_eq!(report["promotion"]["status"], "failed");
+    assert_eq!(report["promotion"]["error"]["kind"], "aws");
+    assert!(
+        report["promotion"]["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("ecr:PutImage failed")),
+        "{}",
+        report["promotion"]
+    );
+    assert_eq!(report["images"][0]["verdict"], "pass");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_tag_already_on_the_judged_digest_is_a_no_op() {
     let fake = FakeEcr::start().await;
     let (body, digest) = image_manifest("x");

@@ -13,11 +13,12 @@ use crate::findings::record::{
 };
 use crate::findings::{Image, ScanInfo, ScanKind};
 
-/// One `DescribeImageScanFindings` answer in the project's model; a missing status is a bad
-/// answer, never a pass.
+/// One `DescribeImageScanFindings` answer in the project's model, with the `Date` it was sent
+/// at (RFC 3339, when the answer had one); a missing status is a bad answer, never a pass.
 pub fn findings_page(
     output: DescribeImageScanFindingsOutput,
     image: &Image,
+    server_date: Option<String>,
 ) -> Result<FindingsPage, ApiError> {
     let malformed = |what: &str| ApiError::malformed_findings(image, what);
     let status = output
@@ -71,6 +72,7 @@ pub fn findings_page(
         findings,
         counts,
         next_token: output.next_token.filter(|t| !t.is_empty()),
+        server_date,
     })
 }
 

@@ -1,9 +1,11 @@
 //! The AWS SDK behind [`ScanApi`], and the only code that imports `aws_sdk_ecr`: building the
-//! client ([`client`]), each call, SDK errors into [`ApiError`] ([`errors`]) and SDK finding
-//! types into the shared finding records ([`convert`]).
+//! client ([`client`]), each call, SDK errors into [`ApiError`] ([`errors`]), SDK finding
+//! types into the shared finding records ([`convert`]) and ECR's clock from an answer's `Date`
+//! header ([`date`]).
 
 mod client;
 mod convert;
+mod date;
 mod errors;
 
 use aws_sdk_ecr::config::retry::RetryConfig;
@@ -94,6 +96,8 @@ impl ScanApi for SdkScanApi {
         image: &Image,
         token: Option<&str>,
     ) -> Result<FindingsPage, ApiError> {
+        // The answer's Date header: the settle rule ages ECR's completedAt on ECR's own clock.
+        let server_date = date::ServerDate::default();
         let output = self
             .client
             .describe_image_scan_findings()
@@ -102,10 +106,12 @@ impl ScanApi for SdkScanApi {
             .image_id(identifier(image))
             .max_results(PAGE_SIZE)
             .set_next_token(token.map(str::to_string))
+            .customize()
+            .interceptor(server_date.clone())
             .send()
             .await
             .map_err(errors::from_sdk)?;
-        convert::findings_page(output, image)
+        convert::findings_page(output, image, server_date.take())
     }
 
     async fn manifest(&self, image: &Image) -> Result<Manifest, ApiError> {
