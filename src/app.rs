@@ -1,5 +1,5 @@
 //! The commands: `evaluate` (saved JSON), `check` (live), `wait` (live, judging nothing) and
-//! `audit` (a whole registry); `serve` is the webhook's own room ([`crate::serve`]).
+//! `audit` (a whole registry). `serve` is a server, not a run: `main` starts [`crate::serve`].
 //! Each validates everything it can first (a usage error is decided before any AWS call or
 //! report), then runs the steps in flow order and ends in the shared judge-and-report step;
 //! `check --promote-tag` promotes between judging and reporting, so the reports record it.
@@ -26,10 +26,6 @@ use crate::report::{self, console, escape, Output};
 
 /// Runs the parsed command line to its outcome.
 pub fn run(cli: Cli) -> Result<Outcome, Error> {
-    if let Command::Serve(args) = cli.command {
-        crate::logging::init_server(cli.verbose, args.log_format == crate::cli::LogFormat::Json);
-        return crate::serve::run(*args);
-    }
     crate::logging::init(cli.verbose, cli.quiet);
     let color = match cli.color {
         ColorChoice::Always => true,
@@ -42,7 +38,10 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
         Command::Check(args) => check(*args, color, quiet),
         Command::Wait(args) => wait(args, color, quiet),
         Command::Audit(args) => audit(*args, color, quiet),
-        Command::Serve(_) => unreachable!("served above"),
+        // A server, not a run: `main` starts it (crate::serve), so nothing here reaches it.
+        Command::Serve(_) => Err(Error::Usage(
+            "`serve` runs as a server, started by the binary itself".to_string(),
+        )),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "ecr-scan-gate", &mut std::io::stdout());

@@ -5,7 +5,7 @@
 //! it is the only code that talks to AWS), or [`findings::saved`] reads saved JSON, both into
 //! the [`findings`] model → [`policy`] is the validated policy → [`judge`] decides every state
 //! and verdict into an [`evaluation`] → [`report`] renders it → [`exit`] names the code.
-//! [`app`] runs the steps for each command; [`serve`] runs the same steps per admission review
+//! [`app`] runs the steps for each command; [`serve`] (started by `main`) runs them per admission review
 //! (images read by [`deploy`], judged by [`judge`]); [`error`] is how a run can stop early.
 
 #![warn(missing_docs)]

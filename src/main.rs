@@ -10,7 +10,12 @@ fn main() -> ExitCode {
         // clap exits 0 for --help/--version and 2 for usage errors.
         Err(e) => e.exit(),
     };
-    match ecr_scan_gate::app::run(cli) {
+    let result = match cli.command {
+        // The webhook serves until SIGTERM; every other command is one run.
+        ecr_scan_gate::cli::Command::Serve(args) => ecr_scan_gate::serve::run(cli.verbose, *args),
+        command => ecr_scan_gate::app::run(ecr_scan_gate::cli::Cli { command, ..cli }),
+    };
+    match result {
         Ok(outcome) => ExitCode::from(outcome.code()),
         Err(error) => {
             // Messages quote input files and policy values: escaped like any untrusted text.

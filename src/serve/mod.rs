@@ -40,7 +40,8 @@ pub struct Webhook {
 }
 
 /// Runs the webhook until SIGTERM (or Ctrl-C), then finishes the reviews in flight.
-pub fn run(args: ServeArgs) -> Result<Outcome, Error> {
+pub fn run(verbose: u8, args: ServeArgs) -> Result<Outcome, Error> {
+    crate::logging::init_server(verbose, args.log_format == crate::cli::LogFormat::Json);
     let mut policy = args.policy.resolve()?;
     policy.require_digest = args.require_digest;
     if args.decision_timeout <= ANSWER_MARGIN * 2 {
