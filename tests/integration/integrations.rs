@@ -740,9 +740,88 @@ fn the_static_binary_the_container_ships_runs() {
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("ecr-scan-gate "));
 }
 
+/// The README and every page under `docs/`, each with its path.
+fn documentation() -> Vec<(PathBuf, String)> {
+    let mut pages = vec![root().join("README.md")];
+    let mut docs: Vec<PathBuf> = std::fs::read_dir(root().join("docs"))
+        .expect("docs/")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .collect();
+    docs.sort();
+    pages.extend(docs);
+    pages
+        .into_iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).unwrap();
+            (p, text)
+        })
+        .collect()
+}
+
+/// GitHub's anchor for a heading.
+fn anchor(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || *c == '-' || *c == ' ' || *c == '_')
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
 #[test]
-fn readme_documents_every_flag_and_exit_code() {
+fn every_relative_link_in_the_docs_reaches_a_file_and_heading() {
+    let mut broken = Vec::new();
+    let mut checked = 0;
+    for (page, text) in documentation() {
+        let dir = page.parent().unwrap().to_path_buf();
+        for (_, rest) in text.match_indices("](").map(|(i, _)| ((), &text[i + 2..])) {
+            let Some(target) = rest.split(')').next() else {
+                continue;
+            };
+            if target.contains("://") || target.starts_with("mailto:") || target.contains(' ') {
+                continue;
+            }
+            let (file, fragment) = target.split_once('#').unwrap_or((target, ""));
+            let path = if file.is_empty() {
+                page.clone()
+            } else {
+                dir.join(file)
+            };
+            checked += 1;
+            if !path.exists() {
+                broken.push(format!("{}: {target}: no such file", page.display()));
+                continue;
+            }
+            if !fragment.is_empty() {
+                let body = std::fs::read_to_string(&path).unwrap_or_default();
+                let found = body
+                    .lines()
+                    .filter_map(|l| {
+                        l.trim_start_matches('#')
+                            .strip_prefix(' ')
+                            .filter(|_| l.starts_with('#'))
+                    })
+                    .any(|h| anchor(h) == fragment);
+                if !found {
+                    broken.push(format!("{}: {target}: no such heading", page.display()));
+                }
+            }
+        }
+    }
+    assert!(checked > 20, "links were read: {checked}");
+    assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
+}
+
+#[test]
+fn the_docs_document_every_flag_and_the_readme_every_exit_code() {
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    assert!(
+        readme.lines().count() < 300,
+        "the README is the front door; reference material lives in docs/"
+    );
+    let docs: String = documentation().into_iter().map(|(_, t)| t + "\n").collect();
     for command in ["check", "evaluate", "wait", "audit", "serve"] {
         let help = util::run([command, "--help"]);
         assert_eq!(help.code, 0);
@@ -760,13 +839,13 @@ fn readme_documents_every_flag_and_exit_code() {
                     format!(", {flag}`"),
                 ]
                 .iter()
-                .any(|needle| readme.contains(needle.as_str()));
-                assert!(documented, "README does not document {flag} ({command})");
+                .any(|needle| docs.contains(needle.as_str()));
+                assert!(documented, "docs/ do not document {flag} ({command})");
             }
         }
     }
     for command in ["check", "evaluate", "wait", "audit", "serve"] {
-        readme_rows_match_clap(&readme, command);
+        readme_rows_match_clap(&docs, command);
     }
     for code in 0..=4 {
         assert!(
