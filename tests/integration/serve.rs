@@ -869,3 +869,32 @@ async fn concurrent_reviews_of_one_digest_share_one_read() {
     }
     assert_eq!(fake.calls("DescribeImageScanFindings").await.len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn require_digest_refuses_a_tag_and_allows_the_same_image_by_digest() {
+    let fake = registry().await;
+    let Some(webhook) = Webhook::start(&fake.uri(), &["--require-digest"]).await else {
+        return;
+    };
+    let client = webhook.client();
+    let by_tag = client
+        .review(&pod_review(
+            "uid-t",
+            "shop",
+            &[&format!("{ECR}/app/web:1.4.2")],
+            &[],
+        ))
+        .await;
+    assert_eq!(response(&by_tag)["allowed"], false, "{by_tag}");
+    let message = response(&by_tag)["status"]["message"].as_str().unwrap();
+    assert!(message.contains("not pinned by digest"), "{message}");
+    let by_digest = client
+        .review(&pod_review(
+            "uid-d",
+            "shop",
+            &[&format!("{ECR}/app/web@{DIGEST_A}")],
+            &[],
+        ))
+        .await;
+    assert_eq!(response(&by_digest)["allowed"], true, "{by_digest}");
+}
