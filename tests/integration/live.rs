@@ -17,12 +17,11 @@ fn run_blocking(endpoint: String, args: Vec<String>, extra_env: Vec<(String, Str
         .expect("run ecr-scan-gate")
 }
 
-/// The binary as [`run_env`] runs it, for callers that need its stdin.
-pub fn command(
-    endpoint: String,
-    args: Vec<String>,
-    extra_env: Vec<(String, String)>,
-) -> std::process::Command {
+/// The secret access key every live test signs with: no output may ever contain it.
+pub const TEST_SECRET: &str = "test-secret-key-do-not-print";
+
+/// The binary with test credentials and nothing of this machine's AWS or gate settings.
+pub fn test_binary() -> std::process::Command {
     let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("ecr-scan-gate"));
     for (key, _) in std::env::vars() {
         if key.starts_with("ECR_SCAN_GATE_") || key.starts_with("AWS_") || key == "RUST_LOG" {
@@ -30,12 +29,21 @@ pub fn command(
         }
     }
     cmd.env("AWS_ACCESS_KEY_ID", "AKIATESTTESTTESTTEST")
-        .env("AWS_SECRET_ACCESS_KEY", "test-secret-key-do-not-print")
-        .env("AWS_REGION", "us-east-1")
+        .env("AWS_SECRET_ACCESS_KEY", TEST_SECRET)
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .env("NO_COLOR", "1");
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
+    cmd
+}
+
+/// The binary as [`run_env`] runs it, for callers that need its stdin.
+pub fn command(
+    endpoint: String,
+    args: Vec<String>,
+    extra_env: Vec<(String, String)>,
+) -> std::process::Command {
+    let mut cmd = test_binary();
+    cmd.env("AWS_REGION", "us-east-1").env("NO_COLOR", "1");
     for (k, v) in extra_env {
         // An empty value means "unset" here.
         if v.is_empty() {

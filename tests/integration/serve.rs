@@ -21,7 +21,7 @@ use crate::fake_ecr::*;
 use crate::util::in_ci;
 
 const ECR: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
-const SECRET: &str = "test-secret-key-do-not-print";
+const SECRET: &str = crate::live::TEST_SECRET;
 const TOKEN: &str = "test-session-token-do-not-print";
 
 /// A CA and a serving certificate for localhost and 127.0.0.1, by the openssl CLI.
@@ -225,18 +225,8 @@ impl Webhook {
     async fn start(endpoint: &str, args: &[&str]) -> Option<Webhook> {
         let dir = tempfile::tempdir().unwrap();
         let pki = Pki::new(dir.path())?;
-        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("ecr-scan-gate"));
-        for (key, _) in std::env::vars() {
-            if key.starts_with("ECR_SCAN_GATE_") || key.starts_with("AWS_") || key == "RUST_LOG" {
-                cmd.env_remove(key);
-            }
-        }
-        cmd.env("AWS_ACCESS_KEY_ID", "AKIATESTTESTTESTTEST")
-            .env("AWS_SECRET_ACCESS_KEY", SECRET)
-            .env("AWS_SESSION_TOKEN", TOKEN)
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("AWS_CONFIG_FILE", "/dev/null")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        let mut cmd = crate::live::test_binary();
+        cmd.env("AWS_SESSION_TOKEN", TOKEN)
             .args(["serve", "--listen", "127.0.0.1:0", "--region", "us-east-1"])
             .args([
                 "--tls-cert",
@@ -383,6 +373,19 @@ async fn registry() -> FakeEcr {
         ok(scan_page(DIGEST_A, "COMPLETE", vec![], None)),
     )
     .await;
+    fake
+}
+
+/// app/web (any tag) is DIGEST_A, its scan answered by `findings`; basic scanning.
+async fn one_image(findings: wiremock::ResponseTemplate) -> FakeEcr {
+    let fake = FakeEcr::start().await;
+    fake.on(
+        "GetRegistryScanningConfiguration",
+        registry_scanning("BASIC"),
+    )
+    .await;
+    fake.image(DIGEST_A).await;
+    fake.on("DescribeImageScanFindings", findings).await;
     fake
 }
 
@@ -555,18 +558,7 @@ async fn an_exempt_namespace_is_allowed_without_an_ecr_call() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_scan_in_progress_is_refused_at_once_and_allowed_with_a_warning_in_warn_mode() {
-    let fake = FakeEcr::start().await;
-    fake.on(
-        "GetRegistryScanningConfiguration",
-        registry_scanning("BASIC"),
-    )
-    .await;
-    fake.image(DIGEST_A).await;
-    fake.on(
-        "DescribeImageScanFindings",
-        ok(scan_page(DIGEST_A, "IN_PROGRESS", vec![], None)),
-    )
-    .await;
+    let fake = one_image(ok(scan_page(DIGEST_A, "IN_PROGRESS", vec![], None))).await;
     let Some(webhook) = Webhook::start(&fake.uri(), &[]).await else {
         return;
     };
@@ -768,15 +760,7 @@ async fn a_rotated_certificate_is_served_without_a_restart_or_a_dropped_connecti
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_finishes_the_review_in_flight_and_no_log_line_holds_a_secret() {
-    let fake = FakeEcr::start().await;
-    fake.on(
-        "GetRegistryScanningConfiguration",
-        registry_scanning("BASIC"),
-    )
-    .await;
-    fake.image(DIGEST_A).await;
-    fake.on(
-        "DescribeImageScanFindings",
+    let fake = one_image(
         ok(scan_page(DIGEST_A, "COMPLETE", vec![], None)).set_delay(Duration::from_millis(1500)),
     )
     .await;
@@ -833,15 +817,7 @@ async fn kubectl_debug_is_judged_on_the_container_it_adds() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn concurrent_reviews_of_one_digest_share_one_read() {
-    let fake = FakeEcr::start().await;
-    fake.on(
-        "GetRegistryScanningConfiguration",
-        registry_scanning("BASIC"),
-    )
-    .await;
-    fake.image(DIGEST_A).await;
-    fake.on(
-        "DescribeImageScanFindings",
+    let fake = one_image(
         ok(scan_page(DIGEST_A, "COMPLETE", vec![], None)).set_delay(Duration::from_millis(500)),
     )
     .await;
