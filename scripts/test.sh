@@ -11,4 +11,5 @@ cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
 # The static binary the Dockerfile ships, built by the same script; a test runs it.
 bash scripts/build-static.sh target/static/ecr-scan-gate >/dev/null
+# Includes the fuzz properties at their default case count; FUZZ_CASES raises it (README).
 cargo test --locked

@@ -103,6 +103,9 @@ fn check(args: CheckArgs, color: bool, quiet: bool) -> Result<Outcome, Error> {
                 image_refs.push(reference);
             }
         }
+        if image_refs.is_empty() {
+            return judge_only_elsewhere(plan, args.non_ecr, &judging, tags, quiet);
+        }
     }
     if let Some(reference) = &args.baseline_image {
         // Checked before the first AWS call, like every other reference.
@@ -190,6 +193,38 @@ fn check(args: CheckArgs, color: bool, quiet: bool) -> Result<Outcome, Error> {
         }
     }
     Ok(outcome)
+}
+
+/// `check --images-from` where every image is in another registry: nothing to ask AWS. With
+/// `--non-ecr fail` each is an error of its image (exit 3); otherwise nothing can be judged,
+/// which must not pass (exit 2, naming the files).
+fn judge_only_elsewhere(
+    plan: &crate::deploy::plan::Plan,
+    non_ecr: crate::cli::NonEcr,
+    judging: &Judging,
+    tags: Vec<String>,
+    quiet: bool,
+) -> Result<Outcome, Error> {
+    let (images, not_judged) = deployed::place(plan, Vec::new(), non_ecr);
+    if images.is_empty() {
+        let elsewhere: Vec<String> = plan.not_ecr().into_iter().map(|(value, _)| value).collect();
+        return Err(Error::Usage(format!(
+            "{}: no image is in a private ECR registry, so nothing can be judged ({}); \
+             --non-ecr fail makes each one an error of its image (exit 3)",
+            plan.labels().join(", "),
+            elsewhere.join(", ")
+        )));
+    }
+    let mut evaluation = judging.judge(images);
+    evaluation.warnings.extend(not_judged);
+    if !tags.is_empty() {
+        evaluation.promotion = Some(Promotion {
+            tags,
+            promoted: Vec::new(),
+            status: PromotionStatus::NotAttempted,
+        });
+    }
+    judging.report(&evaluation, quiet)
 }
 
 /// Live reads that lack findings ECR counts where they could violate: after the settle rule had

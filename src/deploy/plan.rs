@@ -91,6 +91,11 @@ impl Plan {
         }
     }
 
+    /// The files as messages name them (`<stdin>` for `-`), in the order given.
+    pub fn labels(&self) -> Vec<&str> {
+        self.files.iter().map(|f| f.label.as_str()).collect()
+    }
+
     /// The distinct ECR references to judge, in file order, as `image_ref::parse` reads them.
     pub fn ecr_references(&self) -> Vec<String> {
         let mut seen: Vec<String> = Vec::new();

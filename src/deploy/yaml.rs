@@ -56,30 +56,35 @@ impl Node {
     ///
     /// A key written twice is an error rather than "last wins": loaders disagree on which copy
     /// counts, and the gate must judge the image that is deployed.
+    ///
+    /// Depth first without recursion, each mapping looked at once: anchors merged into anchors
+    /// that merge others (`<<: [*a, *a]` at each level) would otherwise take exponential time.
     pub fn get(&self, key: &str) -> Result<Option<&Rc<Node>>, Duplicate> {
-        let Node::Map(entries) = self else {
-            return Ok(None);
-        };
-        let mut own = entries.iter().filter(|(k, _)| k.as_str() == Some(key));
-        if let Some((_, value)) = own.next() {
-            if own.next().is_some() {
-                return Err(Duplicate);
-            }
-            return Ok(Some(value));
-        }
-        for (k, value) in entries {
-            if !is_merge_key(k) {
+        let mut seen: std::collections::HashSet<*const Node> = std::collections::HashSet::new();
+        let mut next: Vec<&Node> = vec![self];
+        while let Some(node) = next.pop() {
+            let Node::Map(entries) = node else {
+                continue;
+            };
+            if !seen.insert(node) {
                 continue;
             }
-            let merged: Vec<&Rc<Node>> = match &**value {
-                Node::Seq(items) => items.iter().collect(),
-                _ => vec![value],
-            };
-            for source in merged {
-                if let Some(found) = source.get(key)? {
-                    return Ok(Some(found));
+            let mut own = entries.iter().filter(|(k, _)| k.as_str() == Some(key));
+            if let Some((_, value)) = own.next() {
+                if own.next().is_some() {
+                    return Err(Duplicate);
+                }
+                return Ok(Some(value));
+            }
+            // Pushed last to first, so the first merged mapping (and what it merges) is next.
+            let at = next.len();
+            for (_, value) in entries.iter().filter(|(k, _)| is_merge_key(k)) {
+                match &**value {
+                    Node::Seq(items) => next.extend(items.iter().map(|i| &**i)),
+                    other => next.push(other),
                 }
             }
+            next[at..].reverse();
         }
         Ok(None)
     }
@@ -170,16 +175,31 @@ fn is_float(text: &str) -> bool {
     mantissa_ok && exponent_ok
 }
 
+/// How deep sequences and mappings may nest, aliases included. The parser limits only flow
+/// (`[`, `{`) nesting; block nesting (`- - - …`) and a chain of anchors each holding the one
+/// before are unlimited there, and a tree a few hundred thousand levels deep overflows the
+/// stack when it is dropped. Deployment files nest a few dozen levels.
+const MAX_DEPTH: usize = 256;
+
 /// Every document of the stream, in order; an empty document (a Helm template that rendered to
 /// nothing but its `# Source:` comment) is a null scalar, so numbering matches the `---`s.
 pub(super) fn parse(text: &str) -> Result<Vec<Rc<Node>>, ParseError> {
     let offsets = Offsets::new(text);
     let mut documents = Vec::new();
-    let mut anchors: Vec<Option<Rc<Node>>> = Vec::new();
+    // Each anchored node with its height: how many sequences and mappings deep it goes.
+    let mut anchors: Vec<Option<(Rc<Node>, usize)>> = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
+    let too_deep = |span: Span| {
+        at(
+            span,
+            &format!(
+                "sequences and mappings nest deeper than {MAX_DEPTH} levels (aliases included)"
+            ),
+        )
+    };
     for event in Parser::new_from_str(text) {
         let (event, span) = event.map_err(|e| scan_error(&e))?;
-        let (node, anchor) = match event {
+        let node = match event {
             Event::Scalar(value, style, anchor, tag) => {
                 let style = match style {
                     ScalarStyle::Plain => Style::Plain,
@@ -194,23 +214,28 @@ pub(super) fn parse(text: &str) -> Result<Vec<Rc<Node>>, ParseError> {
                     tag: tag.map(|t| format!("{}{}", t.handle, t.suffix)),
                     span,
                 };
-                (Rc::new(Node::Scalar(scalar)), anchor)
+                (Rc::new(Node::Scalar(scalar)), 0, anchor)
             }
             Event::Alias(anchor) => {
-                let node = anchors.get(anchor).and_then(Clone::clone).ok_or_else(|| {
-                    at(
-                        span,
-                        "an alias refers to an anchor that is not complete yet",
-                    )
-                })?;
-                (node, 0)
+                let (node, height) =
+                    anchors.get(anchor).and_then(Clone::clone).ok_or_else(|| {
+                        at(
+                            span,
+                            "an alias refers to an anchor that is not complete yet",
+                        )
+                    })?;
+                (node, height, 0)
             }
             Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                if stack.len() == MAX_DEPTH {
+                    return Err(too_deep(span));
+                }
                 let seq = matches!(event, Event::SequenceStart(..));
                 stack.push(Frame {
                     anchor,
                     seq,
                     items: Vec::new(),
+                    height: 0,
                 });
                 continue;
             }
@@ -226,18 +251,25 @@ pub(super) fn parse(text: &str) -> Result<Vec<Rc<Node>>, ParseError> {
                     }
                     Node::Map(entries)
                 };
-                (Rc::new(node), frame.anchor)
+                (Rc::new(node), frame.height + 1, frame.anchor)
             }
             _ => continue,
         };
+        let (node, height, anchor) = node;
+        if stack.len() + height > MAX_DEPTH {
+            return Err(too_deep(span));
+        }
         if anchor != 0 {
             if anchors.len() <= anchor {
                 anchors.resize(anchor + 1, None);
             }
-            anchors[anchor] = Some(node.clone());
+            anchors[anchor] = Some((node.clone(), height));
         }
         match stack.last_mut() {
-            Some(frame) => frame.items.push(node),
+            Some(frame) => {
+                frame.height = frame.height.max(height);
+                frame.items.push(node);
+            }
             None => documents.push(node),
         }
     }
@@ -247,6 +279,8 @@ pub(super) fn parse(text: &str) -> Result<Vec<Rc<Node>>, ParseError> {
 /// A sequence or mapping being built; a mapping's items alternate key, value.
 struct Frame {
     anchor: usize,
+    /// The greatest height of its items so far.
+    height: usize,
     seq: bool,
     items: Vec<Rc<Node>>,
 }
@@ -539,5 +573,54 @@ mod tests {
         let text = "[".repeat(100_000);
         let err = parse(&text).unwrap_err();
         assert!(err.message.contains("recursion limit"), "{err:?}");
+    }
+
+    // Issue 19 (found while fuzzing): the parser limits flow nesting only, so 100,000 nested
+    // block sequences (a 200 KB file) built a tree whose drop overflowed the stack: an abort,
+    // not an error naming the file.
+    // Issue 19 (found while fuzzing): a chain of 100,000 anchors, each a mapping holding the
+    // one before, overflowed the stack; merges of merges (`<<: [*a, *a]` at 40 levels, a 1.6 KB
+    // file) made each key lookup take 2^40 steps.
+    #[test]
+    fn hostile_anchor_chains_are_an_error_and_merges_of_merges_stay_fast() {
+        let mut chain = String::from("x0: &a0 {k: v}\n");
+        for i in 1..100_000 {
+            chain.push_str(&format!("x{i}: &a{i} {{<<: *a{}}}\n", i - 1));
+        }
+        let err = parse(&chain).unwrap_err();
+        assert!(err.message.contains("aliases included"), "{err:?}");
+        assert_eq!(err.line, 256, "{err:?}");
+
+        let mut laughs = String::from("x0: &a0 {k: v}\n");
+        for i in 1..40 {
+            laughs.push_str(&format!("x{i}: &a{i} {{<<: [*a{0}, *a{0}]}}\n", i - 1));
+        }
+        laughs.push_str("<<: *a39\n");
+        let root = &parse(&laughs).unwrap()[0];
+        assert!(matches!(root.get("kind"), Ok(None)));
+        assert!(root.get("k").unwrap().is_some());
+    }
+
+    #[test]
+    fn merges_are_looked_through_depth_first_in_order() {
+        let text = "a: &a {k: from-a}\nb: &b {<<: *a}\nc: &c {k: from-c}\nroot: {<<: [*b, *c]}\n";
+        let root = &parse(text).unwrap()[0];
+        let merged = root.get("root").unwrap().unwrap();
+        let found = merged.get("k").unwrap().unwrap();
+        assert_eq!(found.as_str(), Some("from-a"));
+    }
+
+    #[test]
+    fn hostile_block_nesting_is_an_error_not_a_crash() {
+        for text in [
+            "- ".repeat(100_000),
+            "a:\n".to_string() + &" - ".repeat(100_000),
+        ] {
+            let err = parse(&text).unwrap_err();
+            assert!(err.message.contains("deeper than 256"), "{err:?}");
+            assert_eq!(err.line, 1 + usize::from(text.starts_with('a')), "{err:?}");
+        }
+        let deep_enough = "- ".repeat(MAX_DEPTH) + "x\n";
+        assert!(parse(&deep_enough).is_ok());
     }
 }

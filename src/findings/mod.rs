@@ -523,7 +523,10 @@ fn compare_counts(
     }
     let mut theirs: BTreeMap<String, u64> = BTreeMap::new();
     for (label, n) in expected {
-        *theirs.entry(key(label)).or_default() += n;
+        // Saturating: `HIGH` and `high` beside each other could sum past u64, and a count that
+        // wrapped to nothing would hide the very findings it counts.
+        let total = theirs.entry(key(label)).or_default();
+        *total = total.saturating_add(*n);
     }
     theirs.retain(|_, n| *n > 0);
     if ours == theirs {
@@ -663,6 +666,19 @@ mod tests {
             warning.contains("count") && warning.contains("high: 1 read, 2"),
             "{warning}"
         );
+    }
+
+    // Issue 19 (found by the fuzz properties): two labels of one severity whose counts sum past
+    // u64 panicked in a debug build and wrapped to 0 in a release one, where the lost HIGH
+    // findings then left no shortfall and the image passed.
+    #[test]
+    fn counts_that_sum_past_u64_still_name_what_is_missing() {
+        let expected = BTreeMap::from([("HIGH".to_string(), u64::MAX), ("high".to_string(), 1)]);
+        let (warning, short) = compare_counts(&[], &expected);
+        assert!(warning.is_some());
+        assert_eq!(short.len(), 1, "{short:?}");
+        assert_eq!(short[0].severity, Severity::High);
+        assert_eq!(short[0].counted, u64::MAX);
     }
 
     #[test]

@@ -17,10 +17,11 @@ use super::status::{classify_answer, moved, Lists, Usability};
 use super::{Finding, Image, ImageError, ScanInfo, ScanKind, ScannedImage, Source};
 
 /// A saved input that cannot be read: always a usage error (exit 2), decided before judging.
+/// Each is one line naming the file: text quoted from the input shows its line breaks as `\n`.
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
     /// The input could not be opened or read.
-    #[error("{path}: cannot read: {source}")]
+    #[error("{path}: cannot read: {}", one_line(&.source.to_string()))]
     Io {
         /// The input as messages name it (`<stdin>` for `-`).
         path: String,
@@ -34,7 +35,7 @@ pub enum InputError {
         path: String,
     },
     /// Valid JSON, but not a complete scan-findings response.
-    #[error("{path}: {message}")]
+    #[error("{path}: {}", one_line(.message))]
     Shape {
         /// The input as messages name it (`<stdin>` for `-`).
         path: String,
@@ -42,7 +43,7 @@ pub enum InputError {
         message: String,
     },
     /// Not JSON, or not the JSON of a scan-findings response, at a known position.
-    #[error("{path}:{line}:{column}: {message}")]
+    #[error("{path}:{line}:{column}: {}", one_line(.message))]
     Json {
         /// The input as messages name it (`<stdin>` for `-`).
         path: String,
@@ -104,6 +105,16 @@ pub fn read_inputs(inputs: &[String]) -> Result<Vec<ScannedImage>, InputError> {
         }
     }
     Ok(images)
+}
+
+/// `\n` and `\r` in a message written as those two characters. (`ConfigError` has its own:
+/// this module sits below `report`, where text escaping otherwise lives.)
+fn one_line(message: &str) -> std::borrow::Cow<'_, str> {
+    if message.contains(['\n', '\r']) {
+        message.replace('\n', "\\n").replace('\r', "\\r").into()
+    } else {
+        message.into()
+    }
 }
 
 fn display_name(input: &str) -> String {
@@ -581,6 +592,19 @@ mod tests {
         let err = parse_str(&BASIC[..200]).err().unwrap().to_string();
         assert!(err.starts_with("t.json:"), "{err}");
         assert!(err.contains("EOF"), "{err}");
+    }
+
+    // Issue 19 (found by the fuzz properties): a timestamp quoted with its line breaks split
+    // the error over lines, and the second named no file.
+    #[test]
+    fn an_error_quoting_the_input_stays_one_line_naming_the_file() {
+        let text = BASIC.replace("2026-11-20T09:14:31-08:00", "\\r\\n::warning::x");
+        let err = parse_str(&text).err().unwrap().to_string();
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.starts_with("t.json:") && err.contains("`\\r\\n::warning::x`"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -66,11 +66,14 @@ impl fmt::Display for ConfigError {
             if i > 0 {
                 writeln!(f)?;
             }
+            // A value quoted from the file can hold a line break: shown as `\n`, so each
+            // problem stays one line that names the file (issue 19).
+            let message = one_line(&p.message);
             // Line 0: the problem is the file itself (e.g. unreadable), not a spot in it.
             if p.line == 0 {
-                write!(f, "{}: {}", self.path, p.message)?;
+                write!(f, "{}: {message}", self.path)?;
             } else {
-                write!(f, "{}:{}:{}: {}", self.path, p.line, p.column, p.message)?;
+                write!(f, "{}:{}:{}: {message}", self.path, p.line, p.column)?;
             }
         }
         Ok(())
@@ -78,6 +81,16 @@ impl fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
+
+/// `\n` and `\r` in a message written as those two characters. (`InputError` has its own: this
+/// module sits below `report`, where text escaping otherwise lives.)
+fn one_line(message: &str) -> std::borrow::Cow<'_, str> {
+    if message.contains(['\n', '\r']) {
+        message.replace('\n', "\\n").replace('\r', "\\r").into()
+    } else {
+        message.into()
+    }
+}
 
 impl ConfigError {
     /// A problem with the file as a whole (unreadable, wrong format): no line or column.
@@ -591,6 +604,19 @@ expires = "2027-02-01"
             "{text}"
         );
         assert_eq!(err.problems.len(), 5);
+    }
+
+    // Issue 19 (found by the fuzz properties): a line break in a quoted value split one problem
+    // over two lines, and the second named no file.
+    #[test]
+    fn each_problem_is_one_line_naming_the_file_whatever_it_quotes() {
+        let err = parse("fail-on = \"x\\n::error::y\\r\"\n", "p.toml").unwrap_err();
+        let text = err.to_string();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(
+            text.starts_with("p.toml:1:11: unknown severity `x\\n::error::y\\r`"),
+            "{text}"
+        );
     }
 
     #[test]

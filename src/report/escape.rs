@@ -43,6 +43,24 @@ fn neutralise_workflow_commands(text: &str) -> String {
     }
 }
 
+/// One line of a report that keeps the line breaks of its text (JUnit XML): when it starts,
+/// after white space, with `::` or `##`, a word joiner goes between the two marks so no CI
+/// runner reads the line as a command. The rest of the line is kept as written.
+pub fn inert_line(line: &str) -> std::borrow::Cow<'_, str> {
+    let body = line.trim_start();
+    if body.starts_with("::") || body.starts_with("##") {
+        let lead = line.len() - body.len();
+        std::borrow::Cow::Owned(format!(
+            "{}{}\u{2060}{}",
+            &line[..lead],
+            &body[..1],
+            &body[1..]
+        ))
+    } else {
+        std::borrow::Cow::Borrowed(line)
+    }
+}
+
 /// Text for a Markdown table cell or paragraph: one line, Markdown and HTML specials escaped so
 /// nothing renders as a link, image, heading, table break or HTML.
 pub fn markdown(text: &str) -> String {
@@ -145,6 +163,18 @@ mod tests {
         let out = terminal("x\n::error file=a::pwned\n::add-mask::s");
         assert!(!out.contains("::"), "{out}");
         assert!(!out.lines().any(|l| l.trim_start().starts_with("::")));
+    }
+
+    #[test]
+    fn a_line_of_kept_text_cannot_start_a_workflow_command() {
+        assert_eq!(inert_line(" \t::error::x"), " \t:\u{2060}:error::x");
+        assert_eq!(inert_line("##[error]x"), "#\u{2060}#[error]x");
+        assert_eq!(inert_line("a ::error::x"), "a ::error::x");
+        assert_eq!(inert_line(":x"), ":x");
+        assert!(matches!(
+            inert_line("<testcase>"),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 
     #[test]

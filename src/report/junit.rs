@@ -8,6 +8,7 @@ use std::io::{self, Write};
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
+use super::escape;
 use crate::evaluation::{Evaluation, ImageEvaluation, JudgedFinding, State};
 use crate::findings::ImageError;
 
@@ -41,8 +42,71 @@ pub fn write(eval: &Evaluation, out: &mut dyn Write) -> io::Result<()> {
         suite.add_test_case(case);
         report.add_test_suite(suite);
     }
-    report.serialize(&mut *out).map_err(io::Error::other)?;
-    out.write_all(b"\n")
+    // XML keeps the line breaks of finding text (descriptions, warnings): each line goes out
+    // inert and as XML 1.0 allows, whichever element or attribute holds it (issue 19).
+    let mut out = SafeLines {
+        out,
+        line: Vec::new(),
+    };
+    report.serialize(&mut out).map_err(io::Error::other)?;
+    out.write_all(b"\n")?;
+    out.finish()
+}
+
+/// The characters XML 1.0 forbids that quick-junit does not strip.
+const NOT_IN_XML: [char; 2] = ['\u{fffe}', '\u{ffff}'];
+
+/// Writes one line at a time through [`escape::inert_line`], so a report written to stdout in a
+/// CI job has no line a runner would read as a command (lines end at `\n` or `\r`, as runners
+/// split them), and with U+FFFE and U+FFFF, which XML 1.0 forbids and quick-junit keeps, as
+/// U+FFFD.
+struct SafeLines<'a> {
+    out: &'a mut dyn Write,
+    /// The line written so far; it goes out once its end (or [`SafeLines::finish`]) is seen.
+    line: Vec<u8>,
+}
+
+impl SafeLines<'_> {
+    fn emit(&mut self) -> io::Result<()> {
+        match std::str::from_utf8(&self.line) {
+            Ok(text) => {
+                let text = escape::inert_line(text);
+                if text.contains(NOT_IN_XML) {
+                    self.out
+                        .write_all(text.replace(NOT_IN_XML, "\u{fffd}").as_bytes())?;
+                } else {
+                    self.out.write_all(text.as_bytes())?;
+                }
+            }
+            Err(_) => self.out.write_all(&self.line)?,
+        }
+        self.line.clear();
+        Ok(())
+    }
+
+    fn finish(mut self) -> io::Result<()> {
+        self.emit()?;
+        self.out.flush()
+    }
+}
+
+impl Write for SafeLines<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let mut rest = buf;
+        while let Some(end) = rest.iter().position(|b| matches!(b, b'\n' | b'\r')) {
+            self.line.extend_from_slice(&rest[..end]);
+            self.emit()?;
+            self.out.write_all(&rest[end..=end])?;
+            rest = &rest[end + 1..];
+        }
+        self.line.extend_from_slice(rest);
+        Ok(buf.len())
+    }
+
+    /// A line not ended yet stays held: written early, its start could not be checked.
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
 }
 
 fn suite(image: &ImageEvaluation) -> TestSuite {
@@ -160,4 +224,60 @@ fn finding_case(j: &JudgedFinding, name: String) -> TestCase {
         classname
     });
     case
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::findings::{test_finding, Finding, Image, ScanInfo, ScanKind, ScannedImage, Source};
+    use crate::policy::Policy;
+
+    // Issue 19 (found by the fuzz properties): XML keeps the line breaks of a description, so
+    // `-o junit` on stdout in a GitHub job printed a line the runner read as a command.
+    #[test]
+    fn finding_text_never_starts_a_line_with_a_workflow_command_nor_breaks_xml() {
+        let hostile = "x\n::error file=a.yml::pwned\r::add-mask::s\n  ##[error]y\u{fffe}\u{ffff}";
+        let finding = Finding {
+            description: Some(hostile.into()),
+            ..test_finding("CVE-1", "HIGH")
+        };
+        // An unknown severity label warns, and the warning quotes it into system-err.
+        let label = test_finding("CVE-2", "x\n::warning::z");
+        let image = ScannedImage::with_findings(
+            Image {
+                repository: "app/web".into(),
+                ..Default::default()
+            },
+            Source::File { files: vec![] },
+            ScanInfo {
+                kind: ScanKind::Basic,
+                status: "COMPLETE".into(),
+                description: None,
+                completed_at: None,
+            },
+            vec![finding, label],
+            None,
+        );
+        let eval = crate::judge::evaluate(
+            vec![image],
+            &Policy::default(),
+            crate::timestamp::today_utc(),
+        );
+        let mut out = Vec::new();
+        write(&eval, &mut out).unwrap();
+        let xml = String::from_utf8(out).unwrap();
+        assert!(xml.contains("pwned") && xml.contains("warning::z"), "{xml}");
+        // U+FFFE and U+FFFF make the document not XML 1.0: strict parsers reject it whole.
+        assert!(
+            !xml.contains(NOT_IN_XML) && xml.contains("y\u{fffd}\u{fffd}"),
+            "{xml}"
+        );
+        for line in xml.split(['\n', '\r']) {
+            let line = line.trim_start();
+            assert!(
+                !line.starts_with("::") && !line.starts_with("##"),
+                "{line:?} in\n{xml}"
+            );
+        }
+    }
 }

@@ -338,3 +338,44 @@ async fn bad_deployment_files_are_exit_2_before_any_aws_call() {
         );
     }
 }
+
+// Issue 19 (found while fuzzing the deploy-file reader): a file whose images are all in other
+// registries stopped at "no image reference given" (exit 2, naming no file), even with
+// `--non-ecr fail`, which makes each one an error of its image (exit 3).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_file_with_no_ecr_image_is_exit_3_with_non_ecr_fail_and_exit_2_naming_it_otherwise() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("elsewhere.yaml");
+    std::fs::write(
+        &input,
+        "services:\n  cache:\n    image: redis:7.2-alpine\n  web:\n    image: ghcr.io/o/web:1\n",
+    )
+    .unwrap();
+    let input = input.to_str().unwrap();
+    for (mode, code) in [("fail", 3), ("warn", 2), ("ignore", 2)] {
+        let fake = FakeEcr::start().await;
+        let out = run_env(
+            fake.uri(),
+            &["check", "--images-from", input, "--non-ecr", mode],
+            &[],
+        )
+        .await;
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{mode}: {stderr}");
+        assert!(stderr.contains("redis:7.2-alpine"), "{mode}: {stderr}");
+        if code == 2 {
+            assert!(
+                stderr.contains(&format!("error: {input}: ")),
+                "{mode}: {stderr}"
+            );
+        }
+        assert!(
+            fake.server
+                .received_requests()
+                .await
+                .unwrap_or_default()
+                .is_empty(),
+            "{mode}: no AWS call"
+        );
+    }
+}

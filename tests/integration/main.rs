@@ -11,6 +11,7 @@ mod deployed;
 mod evaluate;
 mod fake_ecr;
 mod faults;
+mod fuzz;
 mod integrations;
 mod live;
 mod manifests;
