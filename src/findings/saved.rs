@@ -76,7 +76,8 @@ pub fn read_inputs(inputs: &[String]) -> Result<Vec<ScannedImage>, InputError> {
     let parsed: Vec<Result<Pages, InputError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = unique
             .iter()
-            .map(|input| scope.spawn(move || read_one(input)))
+            // Each reader shares its files' repeated texts (package names, vectors, labels).
+            .map(|input| scope.spawn(move || super::record::sharing(|| read_one(input))))
             .collect();
         handles
             .into_iter()
