@@ -6,9 +6,9 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::ops::Range;
 use std::fs::File;
 use std::io::{self, BufReader, Read};
+use std::ops::Range;
 use std::path::Path;
 
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -89,7 +89,7 @@ pub fn read_inputs(inputs: &[String]) -> Result<Vec<ScannedImage>, InputError> {
             })
             .collect()
     });
-    let mut pages: Vec<(String, usize, RawPage)> = Vec::new();
+    let mut pages: Vec<ReadPage> = Vec::new();
     let mut files: Vec<FileFindings> = Vec::new();
     for (input, result) in unique.iter().zip(parsed) {
         let display = display_name(input);
@@ -125,6 +125,10 @@ fn display_name(input: &str) -> String {
 /// `Option` so an image's findings can be moved out page by page (it costs no space: a
 /// `Finding` has a niche).
 type FileFindings = Vec<Option<Finding>>;
+
+/// A page as read: the input it came from (as messages name it), which file's findings it
+/// points into, and the page.
+type ReadPage = (String, usize, RawPage);
 
 thread_local! {
     /// The findings of the file this thread is parsing, filled by [`Converted`].
@@ -191,10 +195,10 @@ fn strip_position(message: &str) -> String {
 /// Groups pages by (registry, repository, digest) in input order and turns each group into
 /// one image.
 fn merge(
-    pages: Vec<(String, usize, RawPage)>,
+    pages: Vec<ReadPage>,
     files: &mut [FileFindings],
 ) -> Result<Vec<ScannedImage>, InputError> {
-    let mut groups: Vec<(ImageKey, Vec<(String, usize, RawPage)>)> = Vec::new();
+    let mut groups: Vec<(ImageKey, Vec<ReadPage>)> = Vec::new();
     for (path, file, page) in pages {
         let key = ImageKey::of(&page);
         match groups.iter_mut().find(|(k, _)| *k == key) {
@@ -206,7 +210,10 @@ fn merge(
         .into_iter()
         .map(|(_, group)| {
             let findings = take_findings(&group, files);
-            let group = group.into_iter().map(|(path, _, page)| (path, page)).collect();
+            let group = group
+                .into_iter()
+                .map(|(path, _, page)| (path, page))
+                .collect();
             image_from_pages(group, findings)
         })
         .collect()
@@ -215,12 +222,14 @@ fn merge(
 /// An image's findings, page by page and on each page basic before enhanced. When they are a
 /// whole file in order (one file per image, the usual case) that file's vector becomes the
 /// image's without a copy.
-fn take_findings(group: &[(String, usize, RawPage)], files: &mut [FileFindings]) -> Vec<Finding> {
+fn take_findings(group: &[ReadPage], files: &mut [FileFindings]) -> Vec<Finding> {
     let ranges = || {
         group.iter().flat_map(|(_, file, page)| {
             let lists = page.image_scan_findings.as_ref();
             let basic = lists.and_then(|f| f.findings.as_ref()).map(|c| c.0.clone());
-            let enhanced = lists.and_then(|f| f.enhanced_findings.as_ref()).map(|c| c.0.clone());
+            let enhanced = lists
+                .and_then(|f| f.enhanced_findings.as_ref())
+                .map(|c| c.0.clone());
             [basic, enhanced].into_iter().flatten().map(|r| (*file, r))
         })
     };

@@ -154,7 +154,12 @@ fn write_finding_cases(image: &ImageEvaluation, out: &mut dyn Write) -> io::Resu
 fn cases_of(xml: &[u8]) -> io::Result<&[u8]> {
     let broken = || io::Error::other("unexpected JUnit chunk layout");
     let suite = find(xml, b"<testsuite ").ok_or_else(broken)?;
-    let start = suite + xml[suite..].iter().position(|&b| b == b'>').ok_or_else(broken)? + 1;
+    let start = suite
+        + xml[suite..]
+            .iter()
+            .position(|&b| b == b'>')
+            .ok_or_else(broken)?
+        + 1;
     let end = xml
         .windows(17)
         .rposition(|w| w == b"\n    </testsuite>")
