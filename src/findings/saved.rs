@@ -241,10 +241,12 @@ fn take_findings(group: &[ReadPage], files: &mut [FileFindings]) -> Vec<Finding>
         in_order
     }) && next == files[file].len();
     if whole {
-        // Collected in place: an `Option<Finding>` is as large as a `Finding`.
+        // Collected in place (`map` keeps the allocation, `flatten` would not): an
+        // `Option<Finding>` is as large as a `Finding`. No other image has a finding of a file
+        // this one covers, so none was taken.
         return std::mem::take(&mut files[file])
             .into_iter()
-            .flatten()
+            .map(|f| f.expect("a file taken whole still holds every finding"))
             .collect();
     }
     let total = ranges().map(|(_, r)| r.len()).sum();
