@@ -1,7 +1,8 @@
 //! The raw shape of one ECR finding, basic (`ImageScanFinding`) or enhanced
 //! (`EnhancedImageScanFinding`), and its normalisation into a [`Finding`]. The saved-JSON
 //! reader deserialises these records; the live ECR reader fills them from SDK types; both then
-//! share this one mapping.
+//! share this one mapping. Inside [`sharing`] (the saved-JSON reader's threads), the texts
+//! findings repeat are shared rather than copied.
 
 use std::cell::RefCell;
 use std::collections::HashSet;
