@@ -160,20 +160,27 @@ fn judge_image(
         .count();
     // Exemptions, the baseline and escalations are decided per finding; threshold and
     // budgets need per-severity totals first.
-    let pending: Vec<Pending> = findings
-        .into_iter()
-        .filter(|f| f.status != FindingStatus::Closed)
-        .map(|finding| pending(finding, &image, policy, today, used, &mut warnings))
-        .collect();
-    let decisions = thresholds(policy, &pending);
+    // Sized once: after `filter` the length is unknown, and a vector of 50,000 findings grown
+    // by doubling ends up to twice the size it needs (and is kept: judging reuses it in place).
+    let mut pending_findings: Vec<Pending> = Vec::with_capacity(findings.len() - closed);
+    pending_findings.extend(
+        findings
+            .into_iter()
+            .filter(|f| f.status != FindingStatus::Closed)
+            .map(|finding| pending(finding, &image, policy, today, used, &mut warnings)),
+    );
+    let decisions = thresholds(policy, &pending_findings);
     let baseline_origin: Option<Arc<str>> = policy
         .baseline
         .as_ref()
         .map(|b| format!("also in the baseline {}", b.origin).into());
-    let mut judged: Vec<JudgedFinding> = pending
+    let mut judged: Vec<JudgedFinding> = pending_findings
         .into_iter()
         .map(|p| decide(p, &decisions, baseline_origin.as_ref()))
         .collect();
+    // The judged findings are collected in place, into the larger `Pending` allocation; they
+    // live until every report is written, so give back the slack (a shrink in place).
+    judged.shrink_to_fit();
     sort_findings(&mut judged);
     let counts = count(&judged);
     let unpinned = unpinned_reference(policy, &source);

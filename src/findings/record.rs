@@ -1,11 +1,45 @@
 //! The raw shape of one ECR finding, basic (`ImageScanFinding`) or enhanced
 //! (`EnhancedImageScanFinding`), and its normalisation into a [`Finding`]. The saved-JSON
 //! reader deserialises these records; the live ECR reader fills them from SDK types; both then
-//! share this one mapping.
+//! share this one mapping. Inside [`sharing`] (the saved-JSON reader's threads), the texts
+//! findings repeat are shared rather than copied.
+
+use std::cell::RefCell;
+use std::collections::HashSet;
 
 use serde::Deserialize;
 
-use super::{Cvss, Finding, FindingStatus, Fix, Package};
+use super::{Cvss, Finding, FindingStatus, Fix, Package, Text};
+
+thread_local! {
+    /// The distinct texts seen by this thread's [`sharing`] call; `None` outside one.
+    static SHARED: RefCell<Option<HashSet<Text>>> = const { RefCell::new(None) };
+}
+
+/// Runs `read` with repeated texts shared: every record this thread turns into a [`Finding`]
+/// meanwhile gets one copy of each distinct package name, version, CVSS vector and severity
+/// label. Only around one read, so a long-running process (`serve`) keeps no table.
+pub fn sharing<T>(read: impl FnOnce() -> T) -> T {
+    SHARED.with(|s| *s.borrow_mut() = Some(HashSet::new()));
+    let result = read();
+    SHARED.with(|s| *s.borrow_mut() = None);
+    result
+}
+
+/// The shared copy of `s` inside [`sharing`]; elsewhere a copy of its own.
+fn text(s: String) -> Text {
+    SHARED.with(|cell| match cell.borrow_mut().as_mut() {
+        Some(seen) => match seen.get(s.as_str()) {
+            Some(t) => t.clone(),
+            None => {
+                let t = Text::from(s);
+                seen.insert(t.clone());
+                t
+            }
+        },
+        None => Text::from(s),
+    })
+}
 
 /// One basic finding: an `ImageScanFinding` in `findings[]`.
 #[derive(Deserialize)]
@@ -55,14 +89,20 @@ impl BasicRecord {
         let cvss = match (score(score3), vector3) {
             (None, None) => match (score(score2), vector2) {
                 (None, None) => None,
-                (score, vector) => Some(Cvss { score, vector }),
+                (score, vector) => Some(Cvss {
+                    score,
+                    vector: vector.map(text),
+                }),
             },
-            (score, vector) => Some(Cvss { score, vector }),
+            (score, vector) => Some(Cvss {
+                score,
+                vector: vector.map(text),
+            }),
         };
         let packages = name
             .map(|name| Package {
-                name,
-                version,
+                name: text(name),
+                version: version.map(text),
                 fixed_in: None,
             })
             .into_iter()
@@ -70,7 +110,7 @@ impl BasicRecord {
         let label = self.severity.unwrap_or_default();
         Finding {
             severity: Finding::severity_from_label(&label),
-            severity_label: label,
+            severity_label: text(label),
             // Basic findings have no title; the name is the vulnerability id.
             title: None,
             id: self.name,
@@ -219,13 +259,13 @@ impl EnhancedRecord {
             .and_then(|s| s.cvss)
             .map(|c| Cvss {
                 score: c.score.filter(|s| *s > 0.0).or(score),
-                vector: c.scoring_vector,
+                vector: c.scoring_vector.map(text),
             })
             .or_else(|| {
                 let c = details.as_mut()?.cvss.drain(..).next()?;
                 Some(Cvss {
                     score: c.base_score.filter(|s| *s > 0.0).or(score),
-                    vector: c.scoring_vector,
+                    vector: c.scoring_vector.map(text),
                 })
             })
             .or(score.map(|score| Cvss {
@@ -250,7 +290,7 @@ impl EnhancedRecord {
             id,
             aliases,
             severity: Finding::severity_from_label(&label),
-            severity_label: label,
+            severity_label: text(label),
             packages,
             fix: Fix::from_ecr(self.fix_available.as_deref()),
             exploit_available: self
@@ -278,8 +318,8 @@ fn enhanced_package(p: VulnerablePackage) -> Package {
         full
     });
     Package {
-        name: p.name.unwrap_or_default(),
-        version,
+        name: text(p.name.unwrap_or_default()),
+        version: version.map(text),
         // Inspector writes a zero epoch ("0:2.5.0-1") that the installed version leaves out.
         fixed_in: p
             .fixed_in_version
@@ -287,7 +327,8 @@ fn enhanced_package(p: VulnerablePackage) -> Package {
             .map(|v| match v.strip_prefix("0:") {
                 Some(rest) => rest.to_string(),
                 None => v,
-            }),
+            })
+            .map(text),
     }
 }
 

@@ -3,10 +3,12 @@
 //! Inspector `enhancedFindings[]` both become [`Finding`]s here; nothing after this module
 //! knows which JSON shape they came from.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, BufReader, Read};
+use std::ops::Range;
 use std::path::Path;
 
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -74,10 +76,11 @@ pub fn read_inputs(inputs: &[String]) -> Result<Vec<ScannedImage>, InputError> {
         }
     }
     // Files are parsed in parallel; results and the first error keep the input order.
-    let parsed: Vec<Result<Pages, InputError>> = std::thread::scope(|scope| {
+    let parsed: Vec<Result<(Pages, FileFindings), InputError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = unique
             .iter()
-            .map(|input| scope.spawn(move || read_one(input)))
+            // Each reader shares its files' repeated texts (package names, vectors, labels).
+            .map(|input| scope.spawn(move || super::record::sharing(|| read_one(input))))
             .collect();
         handles
             .into_iter()
@@ -87,12 +90,16 @@ pub fn read_inputs(inputs: &[String]) -> Result<Vec<ScannedImage>, InputError> {
             })
             .collect()
     });
-    let mut pages: Vec<(String, RawPage)> = Vec::new();
+    let mut pages: Vec<ReadPage> = Vec::new();
+    let mut files: Vec<FileFindings> = Vec::new();
     for (input, result) in unique.iter().zip(parsed) {
         let display = display_name(input);
-        pages.extend(result?.0.into_iter().map(|p| (display.clone(), p)));
+        let (file_pages, findings) = result?;
+        let file = files.len();
+        files.push(findings);
+        pages.extend(file_pages.0.into_iter().map(|p| (display.clone(), file, p)));
     }
-    let mut images = merge(pages)?;
+    let mut images = merge(pages, &mut files)?;
     for input in repeated {
         let display = display_name(&input);
         for image in images
@@ -125,7 +132,21 @@ fn display_name(input: &str) -> String {
     }
 }
 
-fn read_one(input: &str) -> Result<Pages, InputError> {
+/// Every finding of one file, in the file's order; each page holds the ranges of its own.
+/// `Option` so an image's findings can be moved out page by page (it costs no space: a
+/// `Finding` has a niche).
+type FileFindings = Vec<Option<Finding>>;
+
+/// A page as read: the input it came from (as messages name it), which file's findings it
+/// points into, and the page.
+type ReadPage = (String, usize, RawPage);
+
+thread_local! {
+    /// The findings of the file this thread is parsing, filled by [`Converted`].
+    static READ: RefCell<FileFindings> = const { RefCell::new(Vec::new()) };
+}
+
+fn read_one(input: &str) -> Result<(Pages, FileFindings), InputError> {
     let display = display_name(input);
     if input == "-" {
         return parse(io::stdin().lock(), &display);
@@ -137,9 +158,17 @@ fn read_one(input: &str) -> Result<Pages, InputError> {
     parse(BufReader::with_capacity(256 * 1024, file), &display)
 }
 
-fn parse(reader: impl Read, path: &str) -> Result<Pages, InputError> {
+/// Parses one file. Its findings go into one vector for the whole file rather than one per
+/// page: a page's vector grows by doubling and is copied once more when pages merge, and
+/// with thousands of pages those copies were most of the reader's peak memory.
+fn parse(reader: impl Read, path: &str) -> Result<(Pages, FileFindings), InputError> {
+    READ.with_borrow_mut(Vec::clear);
     let mut de = serde_json::Deserializer::from_reader(reader);
     let pages = Pages::deserialize(&mut de).and_then(|p| de.end().map(|()| p));
+    let mut findings = READ.take();
+    // The slack of the last doubling is kept until judging: give it back.
+    findings.shrink_to_fit();
+    let pages = pages.map(|p| (p, findings));
     pages.map_err(|err| {
         if err.is_eof() && err.line() == 1 && err.column() == 0 {
             return InputError::Empty {
@@ -176,19 +205,68 @@ fn strip_position(message: &str) -> String {
 
 /// Groups pages by (registry, repository, digest) in input order and turns each group into
 /// one image.
-fn merge(pages: Vec<(String, RawPage)>) -> Result<Vec<ScannedImage>, InputError> {
-    let mut groups: Vec<(ImageKey, Vec<(String, RawPage)>)> = Vec::new();
-    for (path, page) in pages {
+fn merge(
+    pages: Vec<ReadPage>,
+    files: &mut [FileFindings],
+) -> Result<Vec<ScannedImage>, InputError> {
+    let mut groups: Vec<(ImageKey, Vec<ReadPage>)> = Vec::new();
+    for (path, file, page) in pages {
         let key = ImageKey::of(&page);
         match groups.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, group)) => group.push((path, page)),
-            None => groups.push((key, vec![(path, page)])),
+            Some((_, group)) => group.push((path, file, page)),
+            None => groups.push((key, vec![(path, file, page)])),
         }
     }
     groups
         .into_iter()
-        .map(|(_, group)| image_from_pages(group))
+        .map(|(_, group)| {
+            let findings = take_findings(&group, files);
+            let group = group
+                .into_iter()
+                .map(|(path, _, page)| (path, page))
+                .collect();
+            image_from_pages(group, findings)
+        })
         .collect()
+}
+
+/// An image's findings, page by page and on each page basic before enhanced. When they are a
+/// whole file in order (one file per image, the usual case) that file's vector becomes the
+/// image's without a copy.
+fn take_findings(group: &[ReadPage], files: &mut [FileFindings]) -> Vec<Finding> {
+    let ranges = || {
+        group.iter().flat_map(|(_, file, page)| {
+            let lists = page.image_scan_findings.as_ref();
+            let basic = lists.and_then(|f| f.findings.as_ref()).map(|c| c.0.clone());
+            let enhanced = lists
+                .and_then(|f| f.enhanced_findings.as_ref())
+                .map(|c| c.0.clone());
+            [basic, enhanced].into_iter().flatten().map(|r| (*file, r))
+        })
+    };
+    let file = group[0].1;
+    let mut next = 0;
+    let whole = ranges().all(|(f, r)| {
+        let in_order = f == file && r.start == next;
+        next = r.end;
+        in_order
+    }) && next == files[file].len();
+    if whole {
+        // Collected in place (`map` keeps the allocation, `flatten` would not): an
+        // `Option<Finding>` is as large as a `Finding`. No other image has a finding of a file
+        // this one covers, so none was taken.
+        return std::mem::take(&mut files[file])
+            .into_iter()
+            .map(|f| f.expect("a file taken whole still holds every finding"))
+            .collect();
+    }
+    let total = ranges().map(|(_, r)| r.len()).sum();
+    let mut findings = Vec::with_capacity(total);
+    // An empty range may point past a file whose findings another image took whole.
+    for (f, r) in ranges().filter(|(_, r)| !r.is_empty()) {
+        findings.extend(files[f][r].iter_mut().filter_map(Option::take));
+    }
+    findings
 }
 
 #[derive(PartialEq)]
@@ -220,7 +298,10 @@ fn first_image_name(group: &[(String, RawPage)]) -> String {
     }
 }
 
-fn image_from_pages(group: Vec<(String, RawPage)>) -> Result<ScannedImage, InputError> {
+fn image_from_pages(
+    group: Vec<(String, RawPage)>,
+    findings: Vec<Finding>,
+) -> Result<ScannedImage, InputError> {
     let mut files: Vec<String> = Vec::new();
     for (path, _) in &group {
         if !files.contains(path) {
@@ -332,27 +413,6 @@ fn image_from_pages(group: Vec<(String, RawPage)>) -> Result<ScannedImage, Input
             .as_ref()
             .and_then(|f| f.finding_severity_counts.clone())
     });
-    // Sized once: growing a vector of 100,000 findings by doubling would copy it repeatedly.
-    let total = group
-        .iter()
-        .filter_map(|(_, p)| p.image_scan_findings.as_ref())
-        .map(|f| {
-            f.findings.as_ref().map_or(0, |c| c.0.len())
-                + f.enhanced_findings.as_ref().map_or(0, |c| c.0.len())
-        })
-        .sum();
-    let mut findings = Vec::with_capacity(total);
-    for (_, page) in group {
-        if let Some(scan_findings) = page.image_scan_findings {
-            findings.extend(scan_findings.findings.map(|c| c.0).unwrap_or_default());
-            findings.extend(
-                scan_findings
-                    .enhanced_findings
-                    .map(|c| c.0)
-                    .unwrap_or_default(),
-            );
-        }
-    }
     let mut scanned =
         ScannedImage::with_findings(image, source, scan, findings, ecr_counts.as_ref());
     if old_cli {
@@ -439,8 +499,9 @@ struct RawScanFindings {
 }
 
 /// A JSON array of finding records turned into [`Finding`]s one element at a time, so the raw
-/// records of a large file are never all held at once.
-struct Converted<R>(Vec<Finding>, std::marker::PhantomData<R>);
+/// records of a large file are never all held at once. The findings go to the file's vector
+/// ([`READ`]); the page keeps where they are in it.
+struct Converted<R>(Range<usize>, std::marker::PhantomData<R>);
 
 impl<'de, R: Deserialize<'de> + Into<Finding>> Deserialize<'de> for Converted<R> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -451,11 +512,13 @@ impl<'de, R: Deserialize<'de> + Into<Finding>> Deserialize<'de> for Converted<R>
                 f.write_str("an array of findings")
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+                let start = READ.with_borrow(Vec::len);
                 while let Some(record) = seq.next_element::<R>()? {
-                    out.push(record.into());
+                    let finding: Finding = record.into();
+                    READ.with_borrow_mut(|read| read.push(Some(finding)));
                 }
-                Ok(Converted(out, std::marker::PhantomData))
+                let end = READ.with_borrow(Vec::len);
+                Ok(Converted(start..end, std::marker::PhantomData))
             }
         }
         deserializer.deserialize_seq(SeqVisitor(std::marker::PhantomData))
@@ -502,13 +565,14 @@ mod tests {
     use crate::findings::Fix;
 
     fn parse_str(text: &str) -> Result<Vec<ScannedImage>, InputError> {
-        let pages = parse(text.as_bytes(), "t.json")?;
+        let (pages, findings) = parse(text.as_bytes(), "t.json")?;
         merge(
             pages
                 .0
                 .into_iter()
-                .map(|p| ("t.json".to_string(), p))
+                .map(|p| ("t.json".to_string(), 0, p))
                 .collect(),
+            &mut [findings],
         )
     }
 

@@ -204,7 +204,7 @@ mod tests {
             packages: packages
                 .iter()
                 .map(|p| Package {
-                    name: p.to_string(),
+                    name: (*p).into(),
                     version: Some("1".into()),
                     fixed_in: None,
                 })

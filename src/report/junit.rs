@@ -1,6 +1,13 @@
 //! JUnit XML for GitLab and Jenkins test views, built with `quick-junit` (which also strips
 //! control characters XML cannot hold): one testsuite per image, one testcase for the scan
 //! itself and one per finding.
+//!
+//! quick-junit serialises a whole [`Report`] at once, and a report holding a testcase per
+//! finding is the largest thing a run keeps (100,000 cases are about 30 MB). So the document
+//! is written in pieces: first a skeleton report (every suite with its counts, properties,
+//! scan case and system-err, and a placeholder where the findings go), then, at each
+//! placeholder, the findings' testcases serialised a chunk at a time through quick-junit
+//! itself. The bytes are the same as serialising the whole report.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -11,6 +18,15 @@ use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use super::escape;
 use crate::evaluation::{Evaluation, ImageEvaluation, JudgedFinding, State};
 use crate::findings::ImageError;
+
+/// Where an image's finding testcases go in the skeleton. `<` is always escaped inside
+/// attribute values and text, so this only matches a testcase tag, and no real testcase of the
+/// skeleton (`scan`, `promote`) has this name.
+const PLACEHOLDER: &[u8] = b"\n        <testcase name=\"ecr-scan-gate:findings\"/>";
+
+/// Finding testcases serialised per piece: enough to amortise a piece's envelope, small enough
+/// that a piece's cases and XML stay well under a megabyte.
+const CHUNK: usize = 1024;
 
 /// The JUnit XML report: a testsuite per image, testcases for the scan and each finding.
 pub fn write(eval: &Evaluation, out: &mut dyn Write) -> io::Result<()> {
@@ -48,7 +64,17 @@ pub fn write(eval: &Evaluation, out: &mut dyn Write) -> io::Result<()> {
         out,
         line: Vec::new(),
     };
-    report.serialize(&mut out).map_err(io::Error::other)?;
+    let mut skeleton = Vec::new();
+    report.serialize(&mut skeleton).map_err(io::Error::other)?;
+    let mut rest = skeleton.as_slice();
+    for image in &eval.images {
+        let at = find(rest, PLACEHOLDER)
+            .ok_or_else(|| io::Error::other("JUnit skeleton without a findings placeholder"))?;
+        out.write_all(&rest[..at])?;
+        write_finding_cases(image, &mut out)?;
+        rest = &rest[at + PLACEHOLDER.len()..];
+    }
+    out.write_all(rest)?;
     out.write_all(b"\n")?;
     out.finish()
 }
@@ -109,6 +135,12 @@ impl Write for SafeLines<'_> {
     }
 }
 
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// An image's testsuite without its finding testcases: its counts already include them, and a
+/// placeholder stands where [`write_finding_cases`] writes them.
 fn suite(image: &ImageEvaluation) -> TestSuite {
     let mut suite = TestSuite::new(image.image.to_string());
     suite.add_property(("repository", image.image.repository.as_str()));
@@ -118,42 +150,100 @@ fn suite(image: &ImageEvaluation) -> TestSuite {
     if let Some(platform) = &image.image.platform {
         suite.add_property(("platform", platform.as_str()));
     }
-    // One testcase per finding: sized once, since doubling a vector of 100,000 cases would
-    // briefly hold it twice.
-    suite.test_cases.reserve_exact(image.findings.len() + 1);
     suite.add_test_case(scan_case(image));
+    for j in &image.findings {
+        suite.tests += 1;
+        match case_kind(j.state) {
+            CaseKind::Failure => suite.failures += 1,
+            CaseKind::Skipped => suite.skipped += 1,
+            CaseKind::Success => {}
+        }
+    }
+    // Pushed, not added: the placeholder is no testcase and is not counted.
+    suite.test_cases.push(TestCase::new(
+        "ecr-scan-gate:findings",
+        TestCaseStatus::success(),
+    ));
+    suite
+}
 
+/// One testcase per finding, written a chunk at a time: each chunk is serialised as a report
+/// of one suite, and only its testcases (at the same depth as in the whole report) are kept.
+fn write_finding_cases(image: &ImageEvaluation, out: &mut dyn Write) -> io::Result<()> {
     let mut seen: HashMap<&str, usize> = HashMap::with_capacity(image.findings.len());
     for j in &image.findings {
         *seen.entry(j.finding.id.as_str()).or_default() += 1;
     }
     let mut used: HashMap<Cow<str>, usize> = HashMap::with_capacity(image.findings.len());
-    for j in &image.findings {
-        let id = j.finding.id.as_str();
-        let mut name = Cow::Borrowed(id);
-        if seen[id] > 1 {
-            let package = j.finding.packages.first();
-            name = Cow::Owned(
-                format!(
-                    "{} ({} {})",
-                    id,
-                    package.map(|p| p.name.as_str()).unwrap_or("image"),
-                    package.and_then(|p| p.version.as_deref()).unwrap_or("")
-                )
-                .trim_end()
-                .to_string(),
-            );
+    let mut xml = Vec::new();
+    for chunk in image.findings.chunks(CHUNK) {
+        let mut suite = TestSuite::new("");
+        suite.test_cases.reserve_exact(chunk.len());
+        for j in chunk {
+            let id = j.finding.id.as_str();
+            let mut name = Cow::Borrowed(id);
+            if seen[id] > 1 {
+                let package = j.finding.packages.first();
+                name = Cow::Owned(
+                    format!(
+                        "{} ({} {})",
+                        id,
+                        package.map(|p| p.name.as_str()).unwrap_or("image"),
+                        package.and_then(|p| p.version.as_deref()).unwrap_or("")
+                    )
+                    .trim_end()
+                    .to_string(),
+                );
+            }
+            let n = used.entry(name.clone()).or_default();
+            *n += 1;
+            let name = if *n > 1 {
+                format!("{name} #{n}")
+            } else {
+                name.into_owned()
+            };
+            suite.add_test_case(finding_case(j, name));
         }
-        let n = used.entry(name.clone()).or_default();
-        *n += 1;
-        let name = if *n > 1 {
-            format!("{name} #{n}")
-        } else {
-            name.into_owned()
-        };
-        suite.add_test_case(finding_case(j, name));
+        let mut report = Report::new("");
+        report.add_test_suite(suite);
+        xml.clear();
+        report.serialize(&mut xml).map_err(io::Error::other)?;
+        out.write_all(cases_of(&xml)?)?;
     }
-    suite
+    Ok(())
+}
+
+/// The testcases of a one-suite report: after the `<testsuite …>` start tag (an unnamed
+/// suite's attributes are numbers, so its first `>` ends it), before `</testsuite>`.
+fn cases_of(xml: &[u8]) -> io::Result<&[u8]> {
+    let broken = || io::Error::other("unexpected JUnit chunk layout");
+    let suite = find(xml, b"<testsuite ").ok_or_else(broken)?;
+    let start = suite
+        + xml[suite..]
+            .iter()
+            .position(|&b| b == b'>')
+            .ok_or_else(broken)?
+        + 1;
+    let end = xml
+        .windows(17)
+        .rposition(|w| w == b"\n    </testsuite>")
+        .ok_or_else(broken)?;
+    xml.get(start..end).ok_or_else(broken)
+}
+
+/// How a finding's testcase ends; the suite counts and [`finding_case`] both follow it.
+enum CaseKind {
+    Failure,
+    Skipped,
+    Success,
+}
+
+fn case_kind(state: State) -> CaseKind {
+    match state {
+        State::Violation => CaseKind::Failure,
+        State::Allowed | State::IgnoredUnfixed | State::PreExisting => CaseKind::Skipped,
+        State::WithinBudget | State::BelowThreshold => CaseKind::Success,
+    }
 }
 
 fn scan_case(image: &ImageEvaluation) -> TestCase {
@@ -194,8 +284,8 @@ fn finding_case(j: &JudgedFinding, name: String) -> TestCase {
         f.packages_with_versions(),
         j.reason
     );
-    let status = match j.state {
-        State::Violation => {
+    let status = match case_kind(j.state) {
+        CaseKind::Failure => {
             let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
             s.set_message(summary);
             s.set_type(j.severity.as_str());
@@ -204,12 +294,12 @@ fn finding_case(j: &JudgedFinding, name: String) -> TestCase {
             }
             s
         }
-        State::Allowed | State::IgnoredUnfixed | State::PreExisting => {
+        CaseKind::Skipped => {
             let mut s = TestCaseStatus::skipped();
             s.set_message(format!("{}: {}", j.state.as_str(), j.reason));
             s
         }
-        State::WithinBudget | State::BelowThreshold => TestCaseStatus::success(),
+        CaseKind::Success => TestCaseStatus::success(),
     };
     let mut case = TestCase::new(name, status);
     let classname = f
