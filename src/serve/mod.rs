@@ -103,8 +103,9 @@ pub fn run(verbose: u8, args: ServeArgs) -> Result<Outcome, Error> {
 }
 
 impl Webhook {
-    /// `/readyz` follows whether credentials resolve, looked at again every few seconds:
-    /// a webhook that cannot sign calls would refuse every Pod.
+    /// `/readyz` follows whether credentials resolve: every 2 s until they do, then every minute
+    /// (the chain's provider is not cached here, and under IRSA each look is an STS call).
+    /// A webhook that cannot sign calls would refuse every Pod.
     async fn keep_ready(self: Arc<Self>) {
         loop {
             let ready = match self.judge.default_client().credentials().await {
@@ -117,7 +118,7 @@ impl Webhook {
             if ready != self.ready.swap(ready, Ordering::Relaxed) && ready {
                 tracing::info!("ready: AWS credentials resolve");
             }
-            tokio::time::sleep(Duration::from_secs(if ready { 30 } else { 2 })).await;
+            tokio::time::sleep(Duration::from_secs(if ready { 60 } else { 2 })).await;
         }
     }
 
