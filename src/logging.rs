@@ -8,7 +8,7 @@ use tracing::{Level, Metadata};
 use tracing_subscriber::filter::{filter_fn, EnvFilter};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::Layer;
+use tracing_subscriber::{Layer, Registry};
 
 /// Targets that may log, and the most verbose level each may reach whatever is asked.
 const ALLOWED: &[(&str, LevelFilter)] = &[
@@ -37,53 +37,52 @@ fn allowed(meta: &Metadata<'_>) -> bool {
 
 /// Sets up logging once; `RUST_LOG`, when set, chooses levels within the allow-list.
 pub fn init(verbose: u8, quiet: bool) {
-    install(levels(verbose, quiet, None), verbose > 0, false);
+    install(levels(verbose, quiet, false), verbose > 0, false);
 }
 
 /// Logging for `serve`: a server says what it does (info) by default, as text or JSON lines.
 pub fn init_server(verbose: u8, json: bool) {
-    let base = (verbose == 0).then_some("warn,ecr_scan_gate=info,aws_config=error");
-    install(levels(verbose, false, base), true, json);
+    install(levels(verbose, false, true), true, json);
 }
 
-fn levels(verbose: u8, quiet: bool, base: Option<&str>) -> String {
-    match std::env::var("RUST_LOG") {
-        Ok(value) if !value.trim().is_empty() => value,
-        _ if base.is_some() => base.unwrap_or_default().to_string(),
-        _ => match (quiet, verbose) {
-            (true, _) => "error".to_string(),
-            // aws-config warns about every credential provider it tried; our error names the
-            // real problem once.
-            (false, 0) => "warn,aws_config=error".to_string(),
-            (false, 1) => "warn,ecr_scan_gate=debug,aws_sdk_ecr=debug".to_string(),
-            (false, _) => "info,ecr_scan_gate=trace,aws_sdk_ecr=debug".to_string(),
-        },
+fn levels(verbose: u8, quiet: bool, server: bool) -> String {
+    if let Ok(value) = std::env::var("RUST_LOG") {
+        if !value.trim().is_empty() {
+            return value;
+        }
     }
+    match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) if server => "warn,ecr_scan_gate=info,aws_config=error",
+        // aws-config warns about every credential provider it tried; our error names the
+        // real problem once.
+        (false, 0) => "warn,aws_config=error",
+        (false, 1) => "warn,ecr_scan_gate=debug,aws_sdk_ecr=debug",
+        (false, _) => "info,ecr_scan_gate=trace,aws_sdk_ecr=debug",
+    }
+    .to_string()
 }
 
 fn install(asked: String, target: bool, json: bool) {
-    let text = (!json).then(|| {
-        tracing_subscriber::fmt::layer()
-            .with_writer(std::io::stderr)
-            .with_target(target)
-            .with_ansi(false)
-    });
-    let json = json.then(|| {
-        tracing_subscriber::fmt::layer()
-            .json()
-            .with_writer(std::io::stderr)
-            .with_target(true)
-    });
-    let _ = tracing_subscriber::registry()
-        .with(
-            text.with_filter(EnvFilter::builder().parse_lossy(&asked))
-                .with_filter(filter_fn(allowed)),
+    let layer: Box<dyn Layer<Registry> + Send + Sync> = if json {
+        Box::new(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_writer(std::io::stderr)
+                .with_target(true),
         )
-        .with(
-            json.with_filter(EnvFilter::builder().parse_lossy(&asked))
-                .with_filter(filter_fn(allowed)),
+    } else {
+        Box::new(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_target(target)
+                .with_ansi(false),
         )
-        .try_init();
+    };
+    let layer = layer
+        .with_filter(EnvFilter::builder().parse_lossy(asked))
+        .with_filter(filter_fn(allowed));
+    let _ = tracing_subscriber::registry().with(layer).try_init();
 }
 
 #[cfg(test)]

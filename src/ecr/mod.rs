@@ -150,7 +150,7 @@ fn configured_kind(config: Option<&RegistryScanning>, image: &Image) -> Option<S
 }
 
 /// The image a reference names before anything is resolved.
-fn base_image(reference: &Reference, registry_id: Option<&str>, region: &str) -> Image {
+pub fn base_image(reference: &Reference, registry_id: Option<&str>, region: &str) -> Image {
     let (tag, digest) = match &reference.selector {
         Selector::Tag(t) => (Some(t.clone()), None),
         Selector::Digest(d) => (reference.pinned_tag.clone(), Some(d.clone())),

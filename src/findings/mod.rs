@@ -327,6 +327,17 @@ impl Finding {
     }
 }
 
+/// `\n` and `\r` in a message written as those two characters, so an error quoting input text
+/// stays one line that names its file: shared by the saved-JSON reader and the policy file
+/// (both below `report`, where the other text escaping lives).
+pub fn one_line(message: &str) -> std::borrow::Cow<'_, str> {
+    if message.contains(['\n', '\r']) {
+        message.replace('\n', "\\n").replace('\r', "\\r").into()
+    } else {
+        message.into()
+    }
+}
+
 /// Inspector writes placeholders such as `NotAvailable` where a fixed-in version would be.
 pub fn is_version(value: &str) -> bool {
     let v = value.trim();

@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use super::record::{BasicRecord, EnhancedRecord};
 use super::status::{classify_answer, moved, Lists, Usability};
-use super::{Finding, Image, ImageError, ScanInfo, ScanKind, ScannedImage, Source};
+use super::{one_line, Finding, Image, ImageError, ScanInfo, ScanKind, ScannedImage, Source};
 
 /// A saved input that cannot be read: always a usage error (exit 2), decided before judging.
 /// Each is one line naming the file: text quoted from the input shows its line breaks as `\n`.
@@ -112,16 +112,6 @@ pub fn read_inputs(inputs: &[String]) -> Result<Vec<ScannedImage>, InputError> {
         }
     }
     Ok(images)
-}
-
-/// `\n` and `\r` in a message written as those two characters. (`ConfigError` has its own:
-/// this module sits below `report`, where text escaping otherwise lives.)
-fn one_line(message: &str) -> std::borrow::Cow<'_, str> {
-    if message.contains(['\n', '\r']) {
-        message.replace('\n', "\\n").replace('\r', "\\r").into()
-    } else {
-        message.into()
-    }
 }
 
 fn display_name(input: &str) -> String {

@@ -10,7 +10,7 @@ use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
 use super::{AllowEntry, Budget, FailOn};
-use crate::findings::Severity;
+use crate::findings::{one_line, Severity};
 
 /// The file used when `--policy` is not given, if it exists in the working directory.
 pub const DEFAULT_PATH: &str = ".ecr-scan-gate.toml";
@@ -81,16 +81,6 @@ impl fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
-
-/// `\n` and `\r` in a message written as those two characters. (`InputError` has its own: this
-/// module sits below `report`, where text escaping otherwise lives.)
-fn one_line(message: &str) -> std::borrow::Cow<'_, str> {
-    if message.contains(['\n', '\r']) {
-        message.replace('\n', "\\n").replace('\r', "\\r").into()
-    } else {
-        message.into()
-    }
-}
 
 impl ConfigError {
     /// A problem with the file as a whole (unreadable, wrong format): no line or column.

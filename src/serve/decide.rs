@@ -15,7 +15,7 @@ const TOP_VIOLATIONS: usize = 3;
 
 /// How a review ended, as metrics and logs count it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Result {
+pub enum Admission {
     /// Every image passed (or nothing needed judging).
     Allowed,
     /// Refused (enforce mode).
@@ -26,14 +26,14 @@ pub enum Result {
     Exempt,
 }
 
-impl Result {
+impl Admission {
     /// The metric label.
     pub fn as_str(self) -> &'static str {
         match self {
-            Result::Allowed => "allowed",
-            Result::Refused => "refused",
-            Result::Warned => "warned",
-            Result::Exempt => "exempt",
+            Admission::Allowed => "allowed",
+            Admission::Refused => "refused",
+            Admission::Warned => "warned",
+            Admission::Exempt => "exempt",
         }
     }
 }
@@ -55,14 +55,14 @@ pub struct Decision {
     /// What the API server is told.
     pub answer: Answer,
     /// How it ended.
-    pub result: Result,
+    pub result: Admission,
     /// Every image enforce mode refuses.
     pub problems: Vec<Problem>,
 }
 
 impl Decision {
     /// Allowed with nothing to say.
-    pub fn allow(result: Result) -> Self {
+    pub fn allow(result: Admission) -> Self {
         Decision {
             answer: Answer {
                 allowed: true,
@@ -135,11 +135,11 @@ fn decision(mode: ServeMode, what: &str, problems: Vec<Problem>, notes: Vec<Stri
     let line = |p: &Problem| format!("{}: {}", p.image, p.reason);
     let mut warnings: Vec<String> = Vec::new();
     let (allowed, message, result) = match (problems.is_empty(), mode) {
-        (true, _) => (true, None, Result::Allowed),
+        (true, _) => (true, None, Admission::Allowed),
         (false, ServeMode::Enforce) => {
             let lines: Vec<String> = problems.iter().map(line).collect();
             let message = format!("ecr-scan-gate refused {what}: {}", lines.join("; "));
-            (false, Some(escape::terminal(&message)), Result::Refused)
+            (false, Some(escape::terminal(&message)), Admission::Refused)
         }
         (false, ServeMode::Warn) => {
             warnings.extend(
@@ -147,7 +147,7 @@ fn decision(mode: ServeMode, what: &str, problems: Vec<Problem>, notes: Vec<Stri
                     .iter()
                     .map(|p| format!("would be refused (--mode enforce): {}", line(p))),
             );
-            (true, None, Result::Warned)
+            (true, None, Admission::Warned)
         }
     };
     warnings.extend(notes);
@@ -190,7 +190,7 @@ mod tests {
         for mode in [ServeMode::Enforce, ServeMode::Warn] {
             let d = decide(&clean, mode, "Pod shop/web");
             assert!(d.answer.allowed);
-            assert_eq!(d.result, Result::Allowed);
+            assert_eq!(d.result, Admission::Allowed);
             assert!(d.problems.is_empty() && d.answer.message.is_none());
         }
     }
@@ -200,7 +200,7 @@ mod tests {
         let failing = evaluation(&["clean-scan.json", "basic-findings.json"]);
         let d = decide(&failing, ServeMode::Enforce, "Deployment shop/web");
         assert!(!d.answer.allowed);
-        assert_eq!(d.result, Result::Refused);
+        assert_eq!(d.result, Admission::Refused);
         assert_eq!(
             d.problems.len(),
             1,
@@ -233,7 +233,7 @@ mod tests {
         let failing = evaluation(&["basic-findings.json"]);
         let d = decide(&failing, ServeMode::Warn, "Pod shop/web");
         assert!(d.answer.allowed);
-        assert_eq!(d.result, Result::Warned);
+        assert_eq!(d.result, Admission::Warned);
         assert!(d.answer.message.is_none());
         assert!(d.answer.warnings[0].starts_with("would be refused (--mode enforce): "));
         assert!(d

@@ -109,13 +109,11 @@ impl Judge {
         let mut images = Vec::new();
         for (lookup, got) in lookups.iter().zip(read) {
             // A read that panicked is a bug, and still never a pass.
-            images.extend(got.unwrap_or_else(|| {
-                vec![failed(
-                    lookup,
-                    Image::default(),
-                    "reading the image stopped unexpectedly",
-                )]
-            }));
+            images.extend(
+                got.unwrap_or_else(|| {
+                    vec![failed(lookup, "reading the image stopped unexpectedly")]
+                }),
+            );
         }
         let images = crate::app::refuse_incomplete(&self.policy, images);
         let (images, notes) = crate::app::deployed::place(plan, images, self.non_ecr);
@@ -129,45 +127,29 @@ impl Judge {
     async fn image(&self, lookup: &str, deadline: Instant) -> Vec<ScannedImage> {
         let reference = match image_ref::parse(lookup) {
             Ok(reference) => reference,
-            Err(e) => return vec![failed(lookup, Image::default(), &e)],
+            Err(e) => return vec![failed(lookup, &e)],
         };
         let api = match self.client(reference.region.as_deref()).await {
             Ok(api) => api,
-            Err(e) => return vec![failed(lookup, Image::default(), &e)],
+            Err(e) => return vec![failed(lookup, &e)],
         };
-        let api = Adaptive::sharing(
-            Counted::new(api, self.metrics.clone()),
-            self.limits.of(reference
-                .region
-                .as_deref()
-                .unwrap_or(self.default_client.region())),
+        let limit = self.limits.of(api.region());
+        let api = Adaptive::sharing(Counted::new(api, self.metrics.clone()), limit);
+        let mut base = ecr::base_image(
+            &reference,
+            self.settings.registry_id.as_deref(),
+            api.region(),
         );
-        let mut base = Image {
-            repository: reference.repository.clone(),
-            registry_id: reference
-                .registry_id
-                .clone()
-                .or_else(|| self.settings.registry_id.clone()),
-            region: Some(api.region().to_string()),
-            tag: reference.pinned_tag.clone(),
-            digest: None,
-            platform: None,
-            index_digest: None,
-        };
-        match &reference.selector {
-            Selector::Digest(digest) => base.digest = Some(digest.clone()),
-            Selector::Tag(tag) => {
-                base.tag = Some(tag.clone());
-                // Every review: a tag that moved since the last one names another digest.
-                match retry::call(deadline, "DescribeImages", || api.describe_image(&base)).await {
-                    Ok(detail) => {
-                        base.digest = Some(detail.digest);
-                        base.registry_id = base.registry_id.or(detail.registry_id);
-                    }
-                    Err(e) => {
-                        let error = e.into_image_error("ecr:DescribeImages", &base);
-                        return vec![ScannedImage::failed(base, source(lookup), None, error)];
-                    }
+        if base.digest.is_none() {
+            // Every review: a tag that moved since the last one names another digest.
+            match retry::call(deadline, "DescribeImages", || api.describe_image(&base)).await {
+                Ok(detail) => {
+                    base.digest = Some(detail.digest);
+                    base.registry_id = base.registry_id.or(detail.registry_id);
+                }
+                Err(e) => {
+                    let error = e.into_image_error("ecr:DescribeImages", &base);
+                    return vec![ScannedImage::failed(base, source(lookup), None, error)];
                 }
             }
         }
@@ -288,19 +270,11 @@ fn source(lookup: &str) -> Source {
     }
 }
 
-fn failed(lookup: &str, image: Image, why: &str) -> ScannedImage {
+/// `lookup` could not even be asked about: its error, under its own name.
+fn failed(lookup: &str, why: &str) -> ScannedImage {
     let image = Image {
-        repository: if image.repository.is_empty() {
-            lookup.to_string()
-        } else {
-            image.repository
-        },
-        ..image
+        repository: lookup.to_string(),
+        ..Default::default()
     };
-    ScannedImage::failed(
-        image,
-        source(lookup),
-        None,
-        ImageError::aws(why.to_string()),
-    )
+    ScannedImage::failed(image, source(lookup), None, ImageError::aws(why))
 }

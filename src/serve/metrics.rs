@@ -106,7 +106,7 @@ impl Default for Metrics {
 
 impl Metrics {
     /// One review answered.
-    pub fn decided(&self, result: super::decide::Result, took: Duration) {
+    pub fn decided(&self, result: super::decide::Admission, took: Duration) {
         self.decisions
             .get_or_create(&ResultLabel {
                 result: result.as_str(),
@@ -236,7 +236,7 @@ mod tests {
     fn the_exposition_names_every_series_an_operator_alerts_on() {
         let metrics = Metrics::default();
         metrics.decided(
-            super::super::decide::Result::Refused,
+            super::super::decide::Admission::Refused,
             Duration::from_millis(3),
         );
         metrics.cache(true);

@@ -153,7 +153,7 @@ impl Webhook {
         self.metrics.decided(decision.result, start.elapsed());
         for problem in &decision.problems {
             let verb = match decision.result {
-                decide::Result::Refused => "refused",
+                decide::Admission::Refused => "refused",
                 _ => "allowed in warn mode, enforce would refuse",
             };
             tracing::warn!(
@@ -177,11 +177,11 @@ impl Webhook {
         deadline: Instant,
     ) -> Decision {
         if self.exempt.contains(&request.namespace) {
-            return Decision::allow(decide::Result::Exempt);
+            return Decision::allow(decide::Admission::Exempt);
         }
         let Some(object) = &request.object else {
             // DELETE and CONNECT carry no object: nothing starts running.
-            return Decision::allow(decide::Result::Allowed);
+            return Decision::allow(decide::Admission::Allowed);
         };
         let mut file = match crate::deploy::read(what, object.clone()) {
             Ok(file) => file,
@@ -207,7 +207,7 @@ impl Webhook {
             }
         }
         if file.occurrences.is_empty() {
-            return Decision::allow(decide::Result::Allowed);
+            return Decision::allow(decide::Admission::Allowed);
         }
         let plan = Plan::of(vec![file]);
         let evaluation = self.judge.evaluate(&plan, deadline).await;
