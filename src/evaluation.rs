@@ -74,8 +74,8 @@ impl State {
 /// A finding with the state the policy gave it.
 #[derive(Clone, Debug)]
 pub struct JudgedFinding {
-    /// The finding as read, unchanged.
-    pub finding: Finding,
+    /// The finding as read, unchanged (boxed by the reader).
+    pub finding: Box<Finding>,
     /// Severity after `treat-unknown-as`; `finding.severity` keeps the original.
     pub severity: Severity,
     /// How the policy judged it.

@@ -103,7 +103,7 @@ pub fn evaluate(images: Vec<ScannedImage>, policy: &Policy, today: Date) -> Eval
 
 /// What one finding carries into judging besides itself.
 struct Pending {
-    finding: Finding,
+    finding: Box<Finding>,
     severity: Severity,
     exempt: Option<Decision>,
     pre_existing: bool,
@@ -235,7 +235,7 @@ fn policy_notes(policy: &Policy, basic: bool, image: &Image) -> Vec<String> {
 
 /// Steps 1 to 3 and the escalations for one finding: what it is before the per-severity rules.
 fn pending(
-    finding: Finding,
+    finding: Box<Finding>,
     image: &Image,
     policy: &Policy,
     today: Date,
@@ -551,11 +551,12 @@ mod tests {
 
     fn finding(id: &str, severity: &str, package: &str, fix: Fix) -> Finding {
         Finding {
-            packages: vec![Package {
+            packages: [Package {
                 name: package.into(),
                 version: Some("1".into()),
                 fixed_in: None,
-            }],
+            }]
+            .into(),
             fix,
             ..crate::findings::test_finding(id, severity)
         }
@@ -594,7 +595,7 @@ mod tests {
         pre_existing: bool,
     ) -> Pending {
         Pending {
-            finding: finding("CVE-1", "HIGH", "p", Fix::Yes),
+            finding: Box::new(finding("CVE-1", "HIGH", "p", Fix::Yes)),
             severity,
             exempt,
             pre_existing,
@@ -688,7 +689,7 @@ mod tests {
         eval.images[0]
             .findings
             .iter()
-            .map(|j| (j.finding.id.clone(), j.state))
+            .map(|j| (j.finding.id.to_string(), j.state))
             .collect()
     }
 
@@ -970,15 +971,17 @@ mod tests {
             ..Policy::default()
         };
         let mut both = finding("A", "HIGH", "libwebp7", Fix::Yes);
-        both.packages.push(Package {
+        let mut packages = both.packages.into_vec();
+        packages.push(Package {
             name: "libtiff6".into(),
             version: None,
             fixed_in: None,
         });
+        both.packages = packages.into();
         let eval = run(&policy, vec![both]);
         assert_eq!(states(&eval)[0].1, State::Violation);
         let mut none = finding("A", "HIGH", "x", Fix::Yes);
-        none.packages.clear();
+        none.packages = Box::default();
         assert_eq!(states(&run(&policy, vec![none]))[0].1, State::Violation);
     }
 
@@ -1126,7 +1129,7 @@ mod tests {
             ..Policy::default()
         };
         let mut aliased = finding("GHSA-x", "LOW", "q", Fix::Yes);
-        aliased.aliases = vec!["CVE-2024-3400".into()];
+        aliased.aliases = ["CVE-2024-3400".into()].into();
         let eval = run(
             &policy,
             vec![
@@ -1139,7 +1142,7 @@ mod tests {
         let kev: Vec<_> = img
             .findings
             .iter()
-            .map(|j| (j.finding.id.as_str(), j.state, j.kev.is_some()))
+            .map(|j| (&*j.finding.id, j.state, j.kev.is_some()))
             .collect();
         assert_eq!(
             kev,
@@ -1186,7 +1189,7 @@ mod tests {
         let got: Vec<_> = eval.images[0]
             .findings
             .iter()
-            .map(|j| (j.finding.id.as_str(), j.state))
+            .map(|j| (&*j.finding.id, j.state))
             .collect();
         assert_eq!(
             got,
@@ -1273,7 +1276,7 @@ mod tests {
         let got: Vec<_> = img
             .findings
             .iter()
-            .map(|j| (j.finding.id.as_str(), j.state, j.baseline))
+            .map(|j| (&*j.finding.id, j.state, j.baseline))
             .collect();
         use crate::evaluation::BaselineState::{New, Unchanged};
         assert_eq!(
@@ -1350,7 +1353,7 @@ mod tests {
     #[test]
     fn an_allow_entry_naming_an_alias_matches() {
         let mut f = finding("CVE-2023-4863", "HIGH", "libwebp", Fix::Yes);
-        f.aliases = vec!["GHSA-j7hp-h8jx-5ppr".into()];
+        f.aliases = ["GHSA-j7hp-h8jx-5ppr".into()].into();
         let policy = Policy {
             allow: vec![entry("ghsa-j7hp-h8jx-5ppr")],
             ..Policy::default()

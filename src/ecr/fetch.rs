@@ -8,7 +8,7 @@ use tokio::time::Instant;
 
 use super::api::{ApiError, FindingsPage, ScanApi};
 use crate::findings::status::moved;
-use crate::findings::{Finding, Image, ImageError, ScanInfo};
+use crate::findings::{Findings, Image, ImageError, ScanInfo};
 
 /// A guard against a service that hands out fresh tokens forever.
 const MAX_PAGES: usize = 100_000;
@@ -28,8 +28,8 @@ pub enum PageError {
 pub struct AllFindings {
     /// The scan the findings belong to.
     pub scan: ScanInfo,
-    /// Every finding, from every page.
-    pub findings: Vec<Finding>,
+    /// Every finding, from every page (boxed, as [`ScannedImage`](crate::findings::ScannedImage) holds them).
+    pub findings: Findings,
     /// ECR's `findingSeverityCounts`, to check that the read was complete.
     pub counts: BTreeMap<String, u64>,
 }
@@ -91,11 +91,12 @@ pub async fn all_findings<A: ScanApi>(
 ) -> Result<Result<AllFindings, Moved>, ImageError> {
     let FindingsPage {
         scan,
-        mut findings,
+        findings: first_findings,
         counts,
         mut next_token,
         ..
     } = first;
+    let mut findings: Findings = first_findings.into_iter().map(Box::new).collect();
     let mut seen = HashSet::new();
     let mut pages = 1;
     while let Some(token) = next_token.take() {
@@ -126,7 +127,7 @@ pub async fn all_findings<A: ScanApi>(
             }));
         }
         tracing::debug!(image = %image, page = pages, findings = page.findings.len(), "findings page");
-        findings.extend(page.findings);
+        findings.extend(page.findings.into_iter().map(Box::new));
         next_token = page.next_token;
     }
     Ok(Ok(AllFindings {
@@ -177,7 +178,7 @@ mod tests {
             panic!("read")
         };
         assert_eq!(all.findings.len(), 6);
-        assert_eq!(all.findings[5].id, "p3-0");
+        assert_eq!(&*all.findings[5].id, "p3-0");
         let tokens: Vec<String> = api
             .calls()
             .iter()

@@ -209,7 +209,13 @@ async fn scan_one<A: ScanApi>(
             }
         };
         if mode == Mode::Wait {
-            return ScannedImage::with_findings(image, source, first.scan, Vec::new(), None);
+            return ScannedImage::with_findings(
+                image,
+                source,
+                first.scan,
+                Vec::<Box<_>>::new(),
+                None,
+            );
         }
         let scan = first.scan.clone();
         match fetch::all_findings(api, &image, first, deadline).await {
@@ -340,7 +346,7 @@ mod tests {
             .as_ref()
             .unwrap()
             .iter()
-            .map(|f| f.id.clone())
+            .map(|f| f.id.to_string())
             .collect();
         assert_eq!(
             ids,

@@ -210,6 +210,16 @@ impl Serialize for Text {
     }
 }
 
+/// An image's findings, each boxed once by the reader that made it. Judging moves every finding
+/// into its judged record: were they unboxed, the list read and the list judged would both
+/// hold every 150-byte finding at once (15 MB more at the peak of 100,000 findings). Sorting
+/// moves pointers too.
+#[allow(
+    clippy::vec_box,
+    reason = "the box is what lets judging move a finding for 8 bytes"
+)]
+pub type Findings = Vec<Box<Finding>>;
+
 /// One affected package of a finding.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Package {
@@ -234,16 +244,16 @@ pub struct Cvss {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Finding {
     /// The vulnerability id (CVE, GHSA, ALAS, ...): what the allowlist matches.
-    pub id: String,
+    pub id: Box<str>,
     /// Other ids of the same vulnerability (Inspector's `relatedVulnerabilities`): an allow
     /// entry or VEX statement naming one matches too, and KEV/EPSS are looked up by them.
-    pub aliases: Vec<String>,
+    pub aliases: Box<[Box<str>]>,
     /// The severity judged; a label this version does not know ranks as critical.
     pub severity: Severity,
     /// The severity exactly as ECR wrote it, kept to warn about values we do not know.
     pub severity_label: Text,
     /// Affected packages; empty when the scanner named none.
-    pub packages: Vec<Package>,
+    pub packages: Box<[Package]>,
     /// Whether a fix exists, for `ignore-unfixed`.
     pub fix: Fix,
     /// Inspector's `exploitAvailable`; `None` for basic scans.
@@ -251,11 +261,11 @@ pub struct Finding {
     /// CVSS score and vector, when the scanner gave any.
     pub cvss: Option<Cvss>,
     /// Inspector's title; basic findings have none.
-    pub title: Option<String>,
+    pub title: Option<Box<str>>,
     /// The scanner's description of the vulnerability.
-    pub description: Option<String>,
+    pub description: Option<Box<str>>,
     /// The advisory link, when the scanner gave one.
-    pub url: Option<String>,
+    pub url: Option<Box<str>>,
     /// Inspector's status: closed findings are not judged, suppressed ones are allowed.
     pub status: FindingStatus,
 }
@@ -318,7 +328,7 @@ impl Finding {
 
     /// The id, then every alias.
     pub fn ids(&self) -> impl Iterator<Item = &str> {
-        std::iter::once(self.id.as_str()).chain(self.aliases.iter().map(String::as_str))
+        std::iter::once(&*self.id).chain(self.aliases.iter().map(|a| &**a))
     }
 
     /// Every known fixed-in version, comma-separated.
@@ -522,7 +532,7 @@ pub struct ScannedImage {
     /// The scan, when one was seen.
     pub scan: Option<ScanInfo>,
     /// Every finding read, or why the image cannot be judged: never both.
-    pub findings: Result<Vec<Finding>, ImageError>,
+    pub findings: Result<Findings, ImageError>,
     /// Warnings about the input itself (counts, unknown severities, missing pages).
     pub warnings: Vec<String>,
     /// Severities where ECR's `findingSeverityCounts` say more than was read: the policy
@@ -556,9 +566,11 @@ impl ScannedImage {
         image: Image,
         source: Source,
         scan: ScanInfo,
-        findings: Vec<Finding>,
+        findings: Vec<impl Into<Box<Finding>>>,
         ecr_counts: Option<&BTreeMap<String, u64>>,
     ) -> Self {
+        // In place when they are boxed already.
+        let findings: Findings = findings.into_iter().map(Into::into).collect();
         let mut warnings = Vec::new();
         for finding in findings.iter().filter(|f| !f.is_recognised_severity()) {
             warnings.push(format!(
@@ -598,8 +610,8 @@ impl ScannedImage {
 /// ECR's `findingSeverityCounts` against the findings we actually hold: a warning naming every
 /// difference, and the severities where ECR counts more. Keys are folded the same way on both
 /// sides (UNDEFINED and UNTRIAGED are one "unknown").
-fn compare_counts(
-    findings: &[Finding],
+fn compare_counts<F: Borrow<Finding>>(
+    findings: &[F],
     expected: &BTreeMap<String, u64>,
 ) -> (Option<String>, Vec<Shortfall>) {
     let key = |label: &str| match Severity::from_ecr(label) {
@@ -608,7 +620,9 @@ fn compare_counts(
     };
     let mut ours: BTreeMap<String, u64> = BTreeMap::new();
     for finding in findings {
-        *ours.entry(key(&finding.severity_label)).or_default() += 1;
+        *ours
+            .entry(key(&finding.borrow().severity_label))
+            .or_default() += 1;
     }
     let mut theirs: BTreeMap<String, u64> = BTreeMap::new();
     for (label, n) in expected {
@@ -657,8 +671,8 @@ pub(crate) fn test_finding(id: &str, label: &str) -> Finding {
         id: id.into(),
         severity: Finding::severity_from_label(label),
         severity_label: label.into(),
-        aliases: vec![],
-        packages: vec![],
+        aliases: Box::default(),
+        packages: Box::default(),
         fix: Fix::Unknown,
         exploit_available: None,
         cvss: None,
@@ -686,11 +700,12 @@ mod tests {
             version: version.map(Into::into),
             fixed_in: fixed_in.map(Into::into),
         };
-        f.packages = vec![
+        f.packages = [
             package("openssl", Some("3.0.11-1"), Some("3.0.13-1")),
             package("zlib", None, None),
             package("curl", Some(""), Some("8.5.0")),
-        ];
+        ]
+        .into();
         assert_eq!(f.packages_with_versions(), "openssl 3.0.11-1, zlib, curl");
         assert_eq!(f.package_list(), "openssl, zlib, curl");
         assert_eq!(f.fixed_in(), "3.0.13-1, 8.5.0");
@@ -763,7 +778,7 @@ mod tests {
     #[test]
     fn counts_that_sum_past_u64_still_name_what_is_missing() {
         let expected = BTreeMap::from([("HIGH".to_string(), u64::MAX), ("high".to_string(), 1)]);
-        let (warning, short) = compare_counts(&[], &expected);
+        let (warning, short) = compare_counts::<Finding>(&[], &expected);
         assert!(warning.is_some());
         assert_eq!(short.len(), 1, "{short:?}");
         assert_eq!(short[0].severity, Severity::High);

@@ -113,14 +113,14 @@ impl BasicRecord {
             severity_label: text(label),
             // Basic findings have no title; the name is the vulnerability id.
             title: None,
-            id: self.name,
-            aliases: Vec::new(),
+            id: self.name.into(),
+            aliases: Box::default(),
             packages,
             fix: Fix::Unknown,
             exploit_available: None,
             cvss,
-            description: self.description,
-            url: self.uri,
+            description: self.description.map(Into::into),
+            url: self.uri.map(Into::into),
             status: FindingStatus::Active,
         }
     }
@@ -287,8 +287,8 @@ impl EnhancedRecord {
             _ => FindingStatus::Active,
         };
         Finding {
-            id,
-            aliases,
+            id: id.into(),
+            aliases: aliases.into_iter().map(Into::into).collect(),
             severity: Finding::severity_from_label(&label),
             severity_label: text(label),
             packages,
@@ -297,9 +297,9 @@ impl EnhancedRecord {
                 .exploit_available
                 .map(|e| e.eq_ignore_ascii_case("YES")),
             cvss,
-            title: self.title,
-            description: self.description,
-            url,
+            title: self.title.map(Into::into),
+            description: self.description.map(Into::into),
+            url: url.map(Into::into),
             status,
         }
     }

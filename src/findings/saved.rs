@@ -16,7 +16,9 @@ use serde::Deserialize;
 
 use super::record::{BasicRecord, EnhancedRecord};
 use super::status::{classify_answer, moved, Lists, Usability};
-use super::{one_line, Finding, Image, ImageError, ScanInfo, ScanKind, ScannedImage, Source};
+use super::{
+    one_line, Finding, Findings, Image, ImageError, ScanInfo, ScanKind, ScannedImage, Source,
+};
 
 /// A saved input that cannot be read: always a usage error (exit 2), decided before judging.
 /// Each is one line naming the file: text quoted from the input shows its line breaks as `\n`.
@@ -123,9 +125,9 @@ fn display_name(input: &str) -> String {
 }
 
 /// Every finding of one file, in the file's order; each page holds the ranges of its own.
-/// `Option` so an image's findings can be moved out page by page (it costs no space: a
-/// `Finding` has a niche).
-type FileFindings = Vec<Option<Finding>>;
+/// `Option` so an image's findings can be moved out page by page (it costs no space: a `Box`
+/// has a niche).
+type FileFindings = Vec<Option<Box<Finding>>>;
 
 /// A page as read: the input it came from (as messages name it), which file's findings it
 /// points into, and the page.
@@ -223,7 +225,7 @@ fn merge(
 /// An image's findings, page by page and on each page basic before enhanced. When they are a
 /// whole file in order (one file per image, the usual case) that file's vector becomes the
 /// image's without a copy.
-fn take_findings(group: &[ReadPage], files: &mut [FileFindings]) -> Vec<Finding> {
+fn take_findings(group: &[ReadPage], files: &mut [FileFindings]) -> Findings {
     let ranges = || {
         group.iter().flat_map(|(_, file, page)| {
             let lists = page.image_scan_findings.as_ref();
@@ -243,8 +245,8 @@ fn take_findings(group: &[ReadPage], files: &mut [FileFindings]) -> Vec<Finding>
     }) && next == files[file].len();
     if whole {
         // Collected in place (`map` keeps the allocation, `flatten` would not): an
-        // `Option<Finding>` is as large as a `Finding`. No other image has a finding of a file
-        // this one covers, so none was taken.
+        // `Option<Box<_>>` is as large as a `Box`. No other image has a finding of a file this
+        // one covers, so none was taken.
         return std::mem::take(&mut files[file])
             .into_iter()
             .map(|f| f.expect("a file taken whole still holds every finding"))
@@ -290,7 +292,7 @@ fn first_image_name(group: &[(String, RawPage)]) -> String {
 
 fn image_from_pages(
     group: Vec<(String, RawPage)>,
-    findings: Vec<Finding>,
+    findings: Findings,
 ) -> Result<ScannedImage, InputError> {
     let mut files: Vec<String> = Vec::new();
     for (path, _) in &group {
@@ -504,7 +506,7 @@ impl<'de, R: Deserialize<'de> + Into<Finding>> Deserialize<'de> for Converted<R>
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
                 let start = READ.with_borrow(Vec::len);
                 while let Some(record) = seq.next_element::<R>()? {
-                    let finding: Finding = record.into();
+                    let finding = Box::new(record.into());
                     READ.with_borrow_mut(|read| read.push(Some(finding)));
                 }
                 let end = READ.with_borrow(Vec::len);
@@ -700,7 +702,7 @@ mod tests {
         let img = &parse_str(text).unwrap()[0];
         assert_eq!(img.scan.as_ref().unwrap().kind, ScanKind::Enhanced);
         let f = &img.findings.as_ref().unwrap()[0];
-        assert_eq!(f.id, "CVE-2026-2");
+        assert_eq!(&*f.id, "CVE-2026-2");
         assert_eq!(f.packages.len(), 2);
         assert_eq!(f.packages[0].version.as_deref(), Some("1.0-2"));
         assert_eq!(f.packages[0].fixed_in.as_deref(), Some("1.1"));

@@ -541,11 +541,12 @@ mod tests {
 
     fn finding(id: &str, package: &str) -> Finding {
         Finding {
-            packages: vec![Package {
+            packages: [Package {
                 name: package.into(),
                 version: None,
                 fixed_in: None,
-            }],
+            }]
+            .into(),
             ..test_finding(id, "HIGH")
         }
     }
@@ -621,7 +622,7 @@ mod tests {
         assert_eq!(used, vec![true, true, false]);
 
         let mut aliased = finding("CVE-2099-1", "x");
-        aliased.aliases = vec!["ghsa-aaaa-bbbb-cccc".into()];
+        aliased.aliases = ["ghsa-aaaa-bbbb-cccc".into()].into();
         assert_eq!(
             status_of(&v, &aliased, &image()),
             Some(VexStatus::NotAffected)

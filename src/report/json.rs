@@ -81,7 +81,7 @@ impl Serialize for Findings<'_> {
 #[derive(Serialize)]
 struct Finding<'a> {
     id: &'a str,
-    aliases: &'a [String],
+    aliases: &'a [Box<str>],
     severity: &'static str,
     original_severity: String,
     package: Option<&'a str>,

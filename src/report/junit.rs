@@ -172,15 +172,18 @@ fn suite(image: &ImageEvaluation) -> TestSuite {
 fn write_finding_cases(image: &ImageEvaluation, out: &mut dyn Write) -> io::Result<()> {
     let mut seen: HashMap<&str, usize> = HashMap::with_capacity(image.findings.len());
     for j in &image.findings {
-        *seen.entry(j.finding.id.as_str()).or_default() += 1;
+        *seen.entry(&*j.finding.id).or_default() += 1;
     }
-    let mut used: HashMap<Cow<str>, usize> = HashMap::with_capacity(image.findings.len());
+    // Names already given, to number a repeat. A unique id with no ` (` needs no entry: no
+    // other id is the same, and every name made from id, package and version holds ` (`. So on
+    // the usual scan (ids unique) this stays empty rather than holding every name.
+    let mut used: HashMap<Cow<str>, usize> = HashMap::new();
     let mut xml = Vec::new();
     for chunk in image.findings.chunks(CHUNK) {
         let mut suite = TestSuite::new("");
         suite.test_cases.reserve_exact(chunk.len());
         for j in chunk {
-            let id = j.finding.id.as_str();
+            let id = &*j.finding.id;
             let mut name = Cow::Borrowed(id);
             if seen[id] > 1 {
                 let package = j.finding.packages.first();
@@ -195,12 +198,16 @@ fn write_finding_cases(image: &ImageEvaluation, out: &mut dyn Write) -> io::Resu
                     .to_string(),
                 );
             }
-            let n = used.entry(name.clone()).or_default();
-            *n += 1;
-            let name = if *n > 1 {
-                format!("{name} #{n}")
-            } else {
+            let name = if seen[id] == 1 && !id.contains(" (") {
                 name.into_owned()
+            } else {
+                let n = used.entry(name.clone()).or_default();
+                *n += 1;
+                if *n > 1 {
+                    format!("{name} #{n}")
+                } else {
+                    name.into_owned()
+                }
             };
             suite.add_test_case(finding_case(j, name));
         }
@@ -290,7 +297,7 @@ fn finding_case(j: &JudgedFinding, name: String) -> TestCase {
             s.set_message(summary);
             s.set_type(j.severity.as_str());
             if let Some(description) = &f.description {
-                s.set_description(description.as_str());
+                s.set_description(&**description);
             }
             s
         }
@@ -369,5 +376,61 @@ mod tests {
                 "{line:?} in\n{xml}"
             );
         }
+    }
+
+    /// Every testcase name is unique, also where an id repeats, and where an id is itself
+    /// written like a name made from id, package and version.
+    #[test]
+    fn testcase_names_are_unique() {
+        let with = |id: &str, package: &str| Finding {
+            packages: [crate::findings::Package {
+                name: package.into(),
+                version: Some("1".into()),
+                fixed_in: None,
+            }]
+            .into(),
+            ..test_finding(id, "HIGH")
+        };
+        let findings = vec![
+            with("CVE-1", "p"),
+            with("CVE-1", "p"),
+            with("CVE-1 (p 1)", "q"),
+            with("CVE-2", "p"),
+        ];
+        let image = ScannedImage::with_findings(
+            Image {
+                repository: "app/web".into(),
+                ..Default::default()
+            },
+            Source::File { files: vec![] },
+            ScanInfo {
+                kind: ScanKind::Basic,
+                status: "COMPLETE".into(),
+                description: None,
+                completed_at: None,
+            },
+            findings,
+            None,
+        );
+        let eval = crate::judge::evaluate(
+            vec![image],
+            &Policy::default(),
+            crate::timestamp::today_utc(),
+        );
+        let mut out = Vec::new();
+        write(&eval, &mut out).unwrap();
+        let xml = String::from_utf8(out).unwrap();
+        let mut names: Vec<&str> = xml
+            .split("<testcase name=\"")
+            .skip(1)
+            .map(|rest| &rest[..rest.find('"').unwrap()])
+            .filter(|name| name.starts_with("CVE"))
+            .collect();
+        names.sort_unstable();
+        assert_eq!(
+            names,
+            ["CVE-1 (p 1)", "CVE-1 (p 1) #2", "CVE-1 (p 1) #3", "CVE-2"],
+            "{xml}"
+        );
     }
 }

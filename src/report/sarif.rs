@@ -248,7 +248,7 @@ fn rule(j: &JudgedFinding, score: f64) -> ReportingDescriptor {
     let f = &j.finding;
     let packages = package_list(j);
     let short = match f.title.as_deref() {
-        Some(t) if t != f.id => truncate(t, 200).into_owned(),
+        Some(t) if t != &*f.id => truncate(t, 200).into_owned(),
         _ => format!("{} in {packages}", f.id),
     };
     let full = truncate(f.description.as_deref().unwrap_or(&short), 1000).into_owned();

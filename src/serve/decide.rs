@@ -221,7 +221,7 @@ mod tests {
             .unwrap()
             .finding
             .id;
-        assert!(message.contains(top.as_str()), "{message}");
+        assert!(message.contains(&**top), "{message}");
         assert!(
             message.contains("CRITICAL") || message.contains("HIGH"),
             "{message}"
