@@ -543,7 +543,7 @@ fn first_exemption(
 mod tests {
     use super::*;
     use crate::evaluation::{Counts, Verdict};
-    use crate::findings::{Image, Package, ScanInfo, Source};
+    use crate::findings::{test_image, Image, Package};
     use crate::policy::{file, AllowEntry, Budget};
     use time::macros::date;
 
@@ -562,27 +562,9 @@ mod tests {
         }
     }
 
-    fn scanned(repository: &str, kind: ScanKind, findings: Vec<Finding>) -> ScannedImage {
-        ScannedImage::with_findings(
-            Image {
-                repository: repository.into(),
-                ..Default::default()
-            },
-            Source::File { files: vec![] },
-            ScanInfo {
-                kind,
-                status: "COMPLETE".into(),
-                description: None,
-                completed_at: None,
-            },
-            findings,
-            None,
-        )
-    }
-
     fn run(policy: &Policy, findings: Vec<Finding>) -> Evaluation {
         evaluate(
-            vec![scanned("app/web", ScanKind::Enhanced, findings)],
+            vec![test_image("app/web", ScanKind::Enhanced, findings)],
             policy,
             TODAY,
         )
@@ -844,7 +826,11 @@ mod tests {
             ignore_unfixed: true,
             ..Policy::default()
         };
-        let eval = evaluate(vec![scanned("r", ScanKind::Basic, vec![])], &policy, TODAY);
+        let eval = evaluate(
+            vec![test_image("r", ScanKind::Basic, vec![])],
+            &policy,
+            TODAY,
+        );
         assert!(eval.images[0].warnings[0].contains("basic scan"));
     }
 
@@ -994,12 +980,12 @@ mod tests {
             ..Policy::default()
         };
         let images = vec![
-            scanned(
+            test_image(
                 "app/team/web",
                 ScanKind::Enhanced,
                 vec![finding("A", "HIGH", "p", Fix::Yes)],
             ),
-            scanned(
+            test_image(
                 "other/web",
                 ScanKind::Enhanced,
                 vec![finding("A", "HIGH", "p", Fix::Yes)],
@@ -1051,12 +1037,12 @@ mod tests {
             ..Policy::default()
         };
         let images = vec![
-            scanned(
+            test_image(
                 "a",
                 ScanKind::Enhanced,
                 vec![finding("A", "HIGH", "p", Fix::Yes)],
             ),
-            scanned(
+            test_image(
                 "b",
                 ScanKind::Enhanced,
                 vec![finding("A", "HIGH", "p", Fix::Yes)],
@@ -1156,7 +1142,7 @@ mod tests {
         assert_eq!(eval.exit_code(), 1);
         // Stale by then: the catalog is dated 2026-11-20.
         let later = evaluate(
-            vec![scanned("r", ScanKind::Enhanced, vec![])],
+            vec![test_image("r", ScanKind::Enhanced, vec![])],
             &policy,
             date!(2027 - 01 - 01),
         );
@@ -1233,7 +1219,11 @@ mod tests {
             ]
         );
         assert!(eval.images[0].findings[1].reason.contains("exploit"));
-        let basic = evaluate(vec![scanned("r", ScanKind::Basic, vec![])], &policy, TODAY);
+        let basic = evaluate(
+            vec![test_image("r", ScanKind::Basic, vec![])],
+            &policy,
+            TODAY,
+        );
         assert!(basic.images[0].warnings[0].contains("fail-on-exploitable"));
     }
 
@@ -1241,7 +1231,7 @@ mod tests {
     fn baseline_makes_old_findings_pre_existing_unless_escalated() {
         let baseline = crate::policy::baseline::Baseline::from_images(
             "prod.json".into(),
-            &[scanned(
+            &[test_image(
                 "app/web",
                 ScanKind::Enhanced,
                 vec![
@@ -1379,12 +1369,12 @@ mod tests {
         let baseline = crate::policy::baseline::Baseline::from_images(
             "prod.json".into(),
             &[
-                scanned(
+                test_image(
                     "app/a",
                     ScanKind::Enhanced,
                     vec![finding("OLD", "HIGH", "p", Fix::Yes)],
                 ),
-                scanned(
+                test_image(
                     "app/b",
                     ScanKind::Enhanced,
                     vec![finding("OLD", "HIGH", "p", Fix::Yes)],
@@ -1396,7 +1386,7 @@ mod tests {
             ..Policy::default()
         };
         let eval = evaluate(
-            vec![scanned(
+            vec![test_image(
                 "app/c",
                 ScanKind::Enhanced,
                 vec![finding("OLD", "HIGH", "p", Fix::Yes)],

@@ -28,7 +28,7 @@ pub enum PageError {
 pub struct AllFindings {
     /// The scan the findings belong to.
     pub scan: ScanInfo,
-    /// Every finding, from every page (boxed, as [`ScannedImage`](crate::findings::ScannedImage) holds them).
+    /// Every finding, from every page, boxed as an image holds them.
     pub findings: Findings,
     /// ECR's `findingSeverityCounts`, to check that the read was complete.
     pub counts: BTreeMap<String, u64>,

@@ -213,7 +213,7 @@ async fn scan_one<A: ScanApi>(
                 image,
                 source,
                 first.scan,
-                Vec::<Box<_>>::new(),
+                crate::findings::Findings::new(),
                 None,
             );
         }

@@ -664,6 +664,27 @@ fn compare_counts<F: Borrow<Finding>>(
     (Some(warning), shortfalls)
 }
 
+/// A COMPLETE scan of `repository` read from a file, with no ECR counts, for tests across the
+/// crate.
+#[cfg(test)]
+pub(crate) fn test_image(repository: &str, kind: ScanKind, findings: Vec<Finding>) -> ScannedImage {
+    ScannedImage::with_findings(
+        Image {
+            repository: repository.into(),
+            ..Default::default()
+        },
+        Source::File { files: vec![] },
+        ScanInfo {
+            kind,
+            status: "COMPLETE".into(),
+            description: None,
+            completed_at: None,
+        },
+        findings,
+        None,
+    )
+}
+
 /// A finding with only an id and a severity label, for tests across the crate.
 #[cfg(test)]
 pub(crate) fn test_finding(id: &str, label: &str) -> Finding {
@@ -732,18 +753,7 @@ mod tests {
     fn unrecognised_severity_ranks_critical_with_a_warning() {
         let f = finding("CVE-1", "SEVERE");
         assert_eq!(f.severity, Severity::Critical);
-        let img = ScannedImage::with_findings(
-            Image::default(),
-            Source::File { files: vec![] },
-            ScanInfo {
-                kind: ScanKind::Basic,
-                status: "COMPLETE".into(),
-                description: None,
-                completed_at: None,
-            },
-            vec![f],
-            None,
-        );
+        let img = test_image("", ScanKind::Basic, vec![f]);
         assert!(img.warnings[0].contains("SEVERE"), "{:?}", img.warnings);
     }
 

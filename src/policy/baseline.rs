@@ -197,7 +197,7 @@ impl Baseline {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::findings::{test_finding, Image, Package, ScanInfo, ScanKind, Source};
+    use crate::findings::{test_finding, Package, ScanKind};
 
     fn finding(id: &str, packages: &[&str]) -> Finding {
         Finding {
@@ -270,21 +270,7 @@ mod tests {
     #[test]
     fn a_live_baseline_keeps_each_repository_apart_and_skips_closed_findings() {
         let image = |repository: &str, findings: Vec<Finding>| {
-            ScannedImage::with_findings(
-                Image {
-                    repository: repository.into(),
-                    ..Default::default()
-                },
-                Source::File { files: vec![] },
-                ScanInfo {
-                    kind: ScanKind::Enhanced,
-                    status: "COMPLETE".into(),
-                    description: None,
-                    completed_at: None,
-                },
-                findings,
-                None,
-            )
+            crate::findings::test_image(repository, ScanKind::Enhanced, findings)
         };
         let closed = Finding {
             status: FindingStatus::Closed,

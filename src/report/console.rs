@@ -326,8 +326,9 @@ where
         line.push(right);
         line
     };
+    let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
     let mut line = String::new();
-    let mut write_row = |out: &mut dyn Write, cells: &[&str]| {
+    let mut write_row = |out: &mut dyn Write, cells: &[String]| {
         line.clear();
         line.push('│');
         for (i, (cell, width)) in cells.iter().zip(&widths).enumerate() {
@@ -342,11 +343,10 @@ where
         writeln!(out, "  {line}")
     };
     writeln!(out, "  {}", rule('┌', '─', '┬', '┐'))?;
-    write_row(out, header)?;
+    write_row(out, &header)?;
     writeln!(out, "  {}", rule('╞', '═', '╪', '╡'))?;
     for row in rows() {
-        let cells: Vec<&str> = row.iter().map(String::as_str).collect();
-        write_row(out, &cells)?;
+        write_row(out, &row)?;
     }
     writeln!(out, "  {}", rule('└', '─', '┴', '┘'))
 }

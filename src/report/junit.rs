@@ -326,8 +326,21 @@ fn finding_case(j: &JudgedFinding, name: String) -> TestCase {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::findings::{test_finding, Finding, Image, ScanInfo, ScanKind, ScannedImage, Source};
+    use crate::findings::{test_finding, test_image, Finding, ScanKind};
     use crate::policy::Policy;
+
+    /// The JUnit report of one basic image of `findings`, judged by the default policy.
+    fn xml_of(findings: Vec<Finding>) -> String {
+        let image = test_image("app/web", ScanKind::Basic, findings);
+        let eval = crate::judge::evaluate(
+            vec![image],
+            &Policy::default(),
+            crate::timestamp::today_utc(),
+        );
+        let mut out = Vec::new();
+        write(&eval, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
 
     // Issue 19 (found by the fuzz properties): XML keeps the line breaks of a description, so
     // `-o junit` on stdout in a GitHub job printed a line the runner read as a command.
@@ -340,29 +353,7 @@ mod tests {
         };
         // An unknown severity label warns, and the warning quotes it into system-err.
         let label = test_finding("CVE-2", "x\n::warning::z");
-        let image = ScannedImage::with_findings(
-            Image {
-                repository: "app/web".into(),
-                ..Default::default()
-            },
-            Source::File { files: vec![] },
-            ScanInfo {
-                kind: ScanKind::Basic,
-                status: "COMPLETE".into(),
-                description: None,
-                completed_at: None,
-            },
-            vec![finding, label],
-            None,
-        );
-        let eval = crate::judge::evaluate(
-            vec![image],
-            &Policy::default(),
-            crate::timestamp::today_utc(),
-        );
-        let mut out = Vec::new();
-        write(&eval, &mut out).unwrap();
-        let xml = String::from_utf8(out).unwrap();
+        let xml = xml_of(vec![finding, label]);
         assert!(xml.contains("pwned") && xml.contains("warning::z"), "{xml}");
         // U+FFFE and U+FFFF make the document not XML 1.0: strict parsers reject it whole.
         assert!(
@@ -397,29 +388,7 @@ mod tests {
             with("CVE-1 (p 1)", "q"),
             with("CVE-2", "p"),
         ];
-        let image = ScannedImage::with_findings(
-            Image {
-                repository: "app/web".into(),
-                ..Default::default()
-            },
-            Source::File { files: vec![] },
-            ScanInfo {
-                kind: ScanKind::Basic,
-                status: "COMPLETE".into(),
-                description: None,
-                completed_at: None,
-            },
-            findings,
-            None,
-        );
-        let eval = crate::judge::evaluate(
-            vec![image],
-            &Policy::default(),
-            crate::timestamp::today_utc(),
-        );
-        let mut out = Vec::new();
-        write(&eval, &mut out).unwrap();
-        let xml = String::from_utf8(out).unwrap();
+        let xml = xml_of(findings);
         let mut names: Vec<&str> = xml
             .split("<testcase name=\"")
             .skip(1)
