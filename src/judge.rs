@@ -339,7 +339,7 @@ fn sort_findings(judged: &mut [JudgedFinding]) {
                 let p = |j: &JudgedFinding| j.epss.map_or(-1.0, |e| e.probability);
                 p(b).total_cmp(&p(a))
             })
-            .then_with(|| a.finding.id.cmp(&b.finding.id))
+            .then_with(|| a.finding.id().cmp(b.finding.id()))
             .then_with(|| {
                 a.finding
                     .packages
@@ -522,7 +522,7 @@ fn first_exemption(
     if let Some(entry) = expired_match {
         warnings.push(format!(
             "{} is no longer allowed: allow entry {} expired on {}",
-            finding.id,
+            finding.id(),
             entry.origin,
             entry.expires.map(|d| d.to_string()).unwrap_or_default()
         ));
@@ -671,7 +671,7 @@ mod tests {
         eval.images[0]
             .findings
             .iter()
-            .map(|j| (j.finding.id.to_string(), j.state))
+            .map(|j| (j.finding.id().to_string(), j.state))
             .collect()
     }
 
@@ -1128,7 +1128,7 @@ mod tests {
         let kev: Vec<_> = img
             .findings
             .iter()
-            .map(|j| (&*j.finding.id, j.state, j.kev.is_some()))
+            .map(|j| (j.finding.id(), j.state, j.kev.is_some()))
             .collect();
         assert_eq!(
             kev,
@@ -1175,7 +1175,7 @@ mod tests {
         let got: Vec<_> = eval.images[0]
             .findings
             .iter()
-            .map(|j| (&*j.finding.id, j.state))
+            .map(|j| (j.finding.id(), j.state))
             .collect();
         assert_eq!(
             got,
@@ -1266,7 +1266,7 @@ mod tests {
         let got: Vec<_> = img
             .findings
             .iter()
-            .map(|j| (&*j.finding.id, j.state, j.baseline))
+            .map(|j| (j.finding.id(), j.state, j.baseline))
             .collect();
         use crate::evaluation::BaselineState::{New, Unchanged};
         assert_eq!(

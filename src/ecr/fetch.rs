@@ -178,7 +178,7 @@ mod tests {
             panic!("read")
         };
         assert_eq!(all.findings.len(), 6);
-        assert_eq!(&*all.findings[5].id, "p3-0");
+        assert_eq!(all.findings[5].id(), "p3-0");
         let tokens: Vec<String> = api
             .calls()
             .iter()

@@ -346,7 +346,7 @@ mod tests {
             .as_ref()
             .unwrap()
             .iter()
-            .map(|f| f.id.to_string())
+            .map(|f| f.id().to_string())
             .collect();
         assert_eq!(
             ids,

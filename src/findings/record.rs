@@ -9,7 +9,7 @@ use std::collections::HashSet;
 
 use serde::Deserialize;
 
-use super::{Cvss, Finding, FindingStatus, Fix, Package, Text};
+use super::{Cvss, Finding, FindingStatus, Fix, Package, Text, Texts};
 
 thread_local! {
     /// The distinct texts seen by this thread's [`sharing`] call; `None` outside one.
@@ -112,15 +112,17 @@ impl BasicRecord {
             severity: Finding::severity_from_label(&label),
             severity_label: text(label),
             // Basic findings have no title; the name is the vulnerability id.
-            title: None,
-            id: self.name.into(),
+            texts: Texts::new(
+                &self.name,
+                None,
+                self.description.as_deref(),
+                self.uri.as_deref(),
+            ),
             aliases: Box::default(),
             packages,
             fix: Fix::Unknown,
             exploit_available: None,
             cvss,
-            description: self.description.map(Into::into),
-            url: self.uri.map(Into::into),
             status: FindingStatus::Active,
         }
     }
@@ -287,7 +289,12 @@ impl EnhancedRecord {
             _ => FindingStatus::Active,
         };
         Finding {
-            id: id.into(),
+            texts: Texts::new(
+                &id,
+                self.title.as_deref(),
+                self.description.as_deref(),
+                url.as_deref(),
+            ),
             aliases: aliases.into_iter().map(Into::into).collect(),
             severity: Finding::severity_from_label(&label),
             severity_label: text(label),
@@ -297,9 +304,6 @@ impl EnhancedRecord {
                 .exploit_available
                 .map(|e| e.eq_ignore_ascii_case("YES")),
             cvss,
-            title: self.title.map(Into::into),
-            description: self.description.map(Into::into),
-            url: url.map(Into::into),
             status,
         }
     }

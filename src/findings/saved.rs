@@ -702,7 +702,7 @@ mod tests {
         let img = &parse_str(text).unwrap()[0];
         assert_eq!(img.scan.as_ref().unwrap().kind, ScanKind::Enhanced);
         let f = &img.findings.as_ref().unwrap()[0];
-        assert_eq!(&*f.id, "CVE-2026-2");
+        assert_eq!(f.id(), "CVE-2026-2");
         assert_eq!(f.packages.len(), 2);
         assert_eq!(f.packages[0].version.as_deref(), Some("1.0-2"));
         assert_eq!(f.packages[0].fixed_in.as_deref(), Some("1.1"));

@@ -38,7 +38,7 @@ pub struct BaselineFor<'a>(&'a HashSet<Key>);
 impl BaselineFor<'_> {
     /// Whether the baseline has this finding: the same id and the same package names.
     pub fn contains(&self, finding: &Finding) -> bool {
-        self.0.contains(&key(&finding.id, finding.package_names()))
+        self.0.contains(&key(finding.id(), finding.package_names()))
     }
 }
 
@@ -160,7 +160,7 @@ impl Baseline {
                         findings
                             .iter()
                             .filter(|f| f.status != FindingStatus::Closed)
-                            .map(|f| key(&f.id, f.package_names())),
+                            .map(|f| key(f.id(), f.package_names())),
                     );
             }
         }

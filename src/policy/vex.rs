@@ -329,7 +329,7 @@ impl Vex {
             return None;
         }
         let mut best: Option<usize> = None;
-        for id in std::iter::once(&finding.id).chain(&finding.aliases) {
+        for id in finding.ids() {
             let Some(candidates) = self.by_id.get(&id.to_ascii_uppercase()) else {
                 continue;
             };

@@ -282,14 +282,10 @@ fn write_promotion(
 /// A violation's cells, in the order of the table's header.
 fn violation_row(j: &JudgedFinding, risk: bool) -> Vec<String> {
     let f = &j.finding;
-    let title = f
-        .title
-        .as_deref()
-        .or(f.description.as_deref())
-        .unwrap_or("");
+    let title = f.title().or(f.description()).unwrap_or("");
     let mut row = vec![
         j.severity.to_string(),
-        cell(&terminal(&f.id), 40),
+        cell(&terminal(f.id()), 40),
         cell(&terminal(&f.package_list()), 40),
         cell(&terminal(f.version()), 30),
         cell(&terminal(&f.fixed_in()), 30),

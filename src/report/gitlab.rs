@@ -253,7 +253,7 @@ fn vulnerability<'a>(
         .fixes()
         .map(|(name, v)| format!("Upgrade {name} to {v}"))
         .collect();
-    let mut description = Cow::Borrowed(f.description.as_deref().unwrap_or(""));
+    let mut description = Cow::Borrowed(f.description().unwrap_or(""));
     if f.packages.len() > 1 {
         description = Cow::Owned(format!(
             "{description}\n\nAffected packages: {}",
@@ -264,29 +264,29 @@ fn vulnerability<'a>(
         Cow::Borrowed(text) => truncate(text, 1_000_000),
         Cow::Owned(text) => Cow::Owned(truncate(&text, 1_000_000).into_owned()),
     };
-    let link = f.url.as_deref().and_then(url);
+    let link = f.url().and_then(url);
     let id = uuid_like(&[
         &image.image.repository,
         image.image.digest.as_deref().unwrap_or(""),
         image.image.platform.as_deref().unwrap_or(""),
-        &f.id,
+        f.id(),
         package,
         version,
     ]);
     Vulnerability {
         id,
-        name: truncate(f.title.as_deref().unwrap_or(&f.id), 255),
+        name: truncate(f.title().unwrap_or(f.id()), 255),
         description,
         severity: severity(j.severity),
         solution: (!fixes.is_empty()).then(|| truncate(&fixes.join("; "), 7000).into_owned()),
         identifiers: [Identifier {
-            kind: if f.id.starts_with("CVE-") {
+            kind: if f.id().starts_with("CVE-") {
                 "cve"
             } else {
                 "ecr"
             },
-            name: &f.id,
-            value: &f.id,
+            name: f.id(),
+            value: f.id(),
             url: link.clone(),
         }],
         links: link.into_iter().map(|url| Link { url }).collect(),

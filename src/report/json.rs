@@ -176,7 +176,7 @@ fn finding(j: &JudgedFinding) -> Finding<'_> {
     let f = &j.finding;
     let first = f.packages.first();
     Finding {
-        id: &f.id,
+        id: f.id(),
         aliases: &f.aliases,
         severity: j.severity.as_str(),
         original_severity: if f.is_recognised_severity() {
@@ -199,8 +199,8 @@ fn finding(j: &JudgedFinding) -> Finding<'_> {
         baseline: j.baseline,
         status: f.status,
         cvss: f.cvss.as_ref(),
-        title: f.title.as_deref(),
-        description: f.description.as_deref(),
-        url: f.url.as_deref(),
+        title: f.title(),
+        description: f.description(),
+        url: f.url(),
     }
 }

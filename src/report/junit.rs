@@ -170,22 +170,29 @@ fn suite(image: &ImageEvaluation) -> TestSuite {
 /// One testcase per finding, written a chunk at a time: each chunk is serialised as a report
 /// of one suite, and only its testcases (at the same depth as in the whole report) are kept.
 fn write_finding_cases(image: &ImageEvaluation, out: &mut dyn Write) -> io::Result<()> {
-    let mut seen: HashMap<&str, usize> = HashMap::with_capacity(image.findings.len());
-    for j in &image.findings {
-        *seen.entry(&*j.finding.id).or_default() += 1;
+    let id = |i: usize| image.findings[i].finding.id();
+    let mut repeated = vec![false; image.findings.len()];
+    for run in
+        super::by_id(image.findings.len(), id)?.chunk_by(|&a, &b| id(a as usize) == id(b as usize))
+    {
+        if run.len() > 1 {
+            for &k in run {
+                repeated[k as usize] = true;
+            }
+        }
     }
     // Names already given, to number a repeat. A unique id with no ` (` needs no entry: no
     // other id is the same, and every name made from id, package and version holds ` (`. So on
     // the usual scan (ids unique) this stays empty rather than holding every name.
     let mut used: HashMap<Cow<str>, usize> = HashMap::new();
     let mut xml = Vec::new();
-    for chunk in image.findings.chunks(CHUNK) {
+    for (chunk, repeated) in image.findings.chunks(CHUNK).zip(repeated.chunks(CHUNK)) {
         let mut suite = TestSuite::new("");
         suite.test_cases.reserve_exact(chunk.len());
-        for j in chunk {
-            let id = &*j.finding.id;
+        for (j, &repeated) in chunk.iter().zip(repeated) {
+            let id = j.finding.id();
             let mut name = Cow::Borrowed(id);
-            if seen[id] > 1 {
+            if repeated {
                 let package = j.finding.packages.first();
                 name = Cow::Owned(
                     format!(
@@ -198,7 +205,7 @@ fn write_finding_cases(image: &ImageEvaluation, out: &mut dyn Write) -> io::Resu
                     .to_string(),
                 );
             }
-            let name = if seen[id] == 1 && !id.contains(" (") {
+            let name = if !repeated && !id.contains(" (") {
                 name.into_owned()
             } else {
                 let n = used.entry(name.clone()).or_default();
@@ -287,7 +294,7 @@ fn finding_case(j: &JudgedFinding, name: String) -> TestCase {
     let summary = format!(
         "{} {} in {}: {}",
         j.severity,
-        f.id,
+        f.id(),
         f.packages_with_versions(),
         j.reason
     );
@@ -296,8 +303,8 @@ fn finding_case(j: &JudgedFinding, name: String) -> TestCase {
             let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
             s.set_message(summary);
             s.set_type(j.severity.as_str());
-            if let Some(description) = &f.description {
-                s.set_description(&**description);
+            if let Some(description) = f.description() {
+                s.set_description(description);
             }
             s
         }
@@ -348,7 +355,7 @@ mod tests {
     fn finding_text_never_starts_a_line_with_a_workflow_command_nor_breaks_xml() {
         let hostile = "x\n::error file=a.yml::pwned\r::add-mask::s\n  ##[error]y\u{fffe}\u{ffff}";
         let finding = Finding {
-            description: Some(hostile.into()),
+            texts: crate::findings::Texts::new("CVE-1", None, Some(hostile), None),
             ..test_finding("CVE-1", "HIGH")
         };
         // An unknown severity label warns, and the warning quotes it into system-err.

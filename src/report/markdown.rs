@@ -246,9 +246,9 @@ fn table(out: &mut dyn Write, findings: &[&JudgedFinding]) -> io::Result<()> {
     }
     for j in findings.iter().take(MAX_ROWS) {
         let f = &j.finding;
-        let id = match f.url.as_deref().and_then(super::escape::url) {
-            Some(url) => format!("[{}]({url})", md(&f.id)),
-            None => md(&f.id),
+        let id = match f.url().and_then(super::escape::url) {
+            Some(url) => format!("[{}]({url})", md(f.id())),
+            None => md(f.id()),
         };
         let packages = f.package_list();
         let version = f.version();

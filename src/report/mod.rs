@@ -303,6 +303,16 @@ pub fn risk_marks(j: &crate::evaluation::JudgedFinding) -> String {
     marks.join(", ")
 }
 
+/// Indices `0..n` ordered by `id(i)`, equal ids in index order: how SARIF's rules and JUnit's
+/// names group findings by id. 4 bytes a finding, where a map keyed by id takes about 30 (a
+/// third of a report's peak on 100,000 findings).
+fn by_id<'a>(n: usize, id: impl Fn(usize) -> &'a str) -> io::Result<Vec<u32>> {
+    let n = u32::try_from(n).map_err(|_| io::Error::other("too many findings for one report"))?;
+    let mut order: Vec<u32> = (0..n).collect();
+    order.sort_by(|&a, &b| id(a as usize).cmp(id(b as usize)));
+    Ok(order)
+}
+
 /// Colour for console output on stdout: only on a terminal, never with NO_COLOR set.
 pub fn stdout_supports_color() -> bool {
     io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())

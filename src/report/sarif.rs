@@ -3,7 +3,7 @@
 //! success or failure in `invocations` so an unusable scan is visible where the upload lands.
 //! Rules and results are built and written one at a time, so a large scan is never held twice.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use serde::{Serialize, Serializer};
@@ -64,12 +64,6 @@ fn score(j: &JudgedFinding) -> f64 {
         .unwrap_or_else(|| default_security_severity(j.severity))
 }
 
-/// One rule per vulnerability id: the finding it is described from (the highest score wins).
-struct Rule<'a> {
-    finding: &'a JudgedFinding,
-    score: f64,
-}
-
 #[derive(Serialize)]
 struct Log<'a> {
     #[serde(rename = "$schema")]
@@ -102,18 +96,25 @@ struct Driver<'a> {
     rules: Rules<'a>,
 }
 
-struct Rules<'a>(&'a [Rule<'a>]);
+/// Every rule, as the finding each is described from.
+struct Rules<'a> {
+    findings: &'a [&'a JudgedFinding],
+    described_by: &'a [u32],
+}
 
 impl Serialize for Rules<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.0.iter().map(|r| rule(r.finding, r.score)))
+        serializer.collect_seq(self.described_by.iter().map(|&i| {
+            let j = self.findings[i as usize];
+            rule(j, score(j))
+        }))
     }
 }
 
 struct Results<'a> {
     eval: &'a Evaluation,
     /// The rule of each finding, in the order images and findings are iterated.
-    rule_of: &'a [usize],
+    rule_of: &'a [u32],
     location: Option<&'a str>,
 }
 
@@ -128,7 +129,7 @@ impl Serialize for Results<'_> {
                 .findings
                 .iter()
                 .zip(rules)
-                .map(move |(j, &rule_index)| result(&context, j, rule_index))
+                .map(move |(j, &rule_index)| result(&context, j, rule_index as usize))
         }))
     }
 }
@@ -150,22 +151,49 @@ impl<'a> ImageContext<'a> {
     }
 }
 
+/// One rule per vulnerability id, in the order ids first appear, each described from the
+/// highest-scored finding of its id (the first of them on a tie): the index of that finding
+/// per rule, and the rule of each finding.
+fn rules(findings: &[&JudgedFinding]) -> io::Result<(Vec<u32>, Vec<u32>)> {
+    let id = |i: usize| findings[i].finding.id();
+    let order = super::by_id(findings.len(), id)?;
+    // First, each finding points at the first finding of its id (the lowest index: the sort
+    // keeps equal ids in order).
+    let mut rule_of = vec![0; findings.len()];
+    let mut runs: Vec<(u32, u32)> = Vec::new();
+    for run in order.chunk_by(|&a, &b| id(a as usize) == id(b as usize)) {
+        let first = run[0];
+        let mut best = (first, score(findings[first as usize]));
+        for &k in run {
+            let score = score(findings[k as usize]);
+            if score > best.1 {
+                best = (k, score);
+            }
+            rule_of[k as usize] = first;
+        }
+        runs.push((first, best.0));
+    }
+    drop(order);
+    runs.sort_unstable();
+    // Then rules are numbered in order of their first finding. A finding's first comes no later
+    // than the finding itself, so its number is known by then.
+    let mut next = 0;
+    for k in 0..rule_of.len() {
+        let first = rule_of[k] as usize;
+        rule_of[k] = if first == k {
+            next += 1;
+            next - 1
+        } else {
+            rule_of[first]
+        };
+    }
+    Ok((runs.into_iter().map(|(_, best)| best).collect(), rule_of))
+}
+
 /// The SARIF log; `location` is the file every result points at (default: the repository name).
 pub fn write(eval: &Evaluation, out: &mut impl Write, location: Option<&str>) -> io::Result<()> {
-    let mut rules: Vec<Rule> = Vec::new();
-    let mut rule_index: HashMap<&str, usize> = HashMap::new();
-    let mut rule_of: Vec<usize> = Vec::new();
-    for j in eval.images.iter().flat_map(|i| &i.findings) {
-        let score = score(j);
-        let i = *rule_index.entry(&j.finding.id).or_insert_with(|| {
-            rules.push(Rule { finding: j, score });
-            rules.len() - 1
-        });
-        if score > rules[i].score {
-            rules[i] = Rule { finding: j, score };
-        }
-        rule_of.push(i);
-    }
+    let findings: Vec<&JudgedFinding> = eval.images.iter().flat_map(|i| &i.findings).collect();
+    let (described_by, rule_of) = rules(&findings)?;
 
     let mut notifications: Vec<Notification> = Vec::new();
     for image in &eval.images {
@@ -226,7 +254,10 @@ pub fn write(eval: &Evaluation, out: &mut impl Write, location: Option<&str>) ->
                     version: env!("CARGO_PKG_VERSION"),
                     semantic_version: env!("CARGO_PKG_VERSION"),
                     information_uri: env!("CARGO_PKG_REPOSITORY"),
-                    rules: Rules(&rules),
+                    rules: Rules {
+                        findings: &findings,
+                        described_by: &described_by,
+                    },
                 },
             },
             automation_details: RunAutomationDetails::builder()
@@ -247,14 +278,14 @@ pub fn write(eval: &Evaluation, out: &mut impl Write, location: Option<&str>) ->
 fn rule(j: &JudgedFinding, score: f64) -> ReportingDescriptor {
     let f = &j.finding;
     let packages = package_list(j);
-    let short = match f.title.as_deref() {
-        Some(t) if t != &*f.id => truncate(t, 200).into_owned(),
-        _ => format!("{} in {packages}", f.id),
+    let short = match f.title() {
+        Some(t) if t != f.id() => truncate(t, 200).into_owned(),
+        _ => format!("{} in {packages}", f.id()),
     };
-    let full = truncate(f.description.as_deref().unwrap_or(&short), 1000).into_owned();
-    let mut help = format!("{} ({}) in {packages}.", f.id, j.severity);
+    let full = truncate(f.description().unwrap_or(&short), 1000).into_owned();
+    let mut help = format!("{} ({}) in {packages}.", f.id(), j.severity);
     help.push_str(&fixed_in_sentence(f));
-    let link = f.url.as_deref().and_then(url);
+    let link = f.url().and_then(url);
     if let Some(link) = &link {
         help.push_str(&format!(" More: {link}"));
     }
@@ -282,7 +313,7 @@ fn rule(j: &JudgedFinding, score: f64) -> ReportingDescriptor {
         ]))
         .build();
     let mut rule = ReportingDescriptor::builder()
-        .id(f.id.clone())
+        .id(f.id())
         .short_description(MultiformatMessageString::builder().text(short).build())
         .full_description(MultiformatMessageString::builder().text(full).build())
         .help(MultiformatMessageString::builder().text(help).build())
@@ -321,7 +352,7 @@ fn result(context: &ImageContext, j: &JudgedFinding, rule_index: usize) -> Sarif
     let f = &j.finding;
     let mut message = format!(
         "{} ({}) in {} of image {}: {} ({}).",
-        f.id,
+        f.id(),
         j.severity,
         package_list(j),
         context.name,
@@ -347,7 +378,7 @@ fn result(context: &ImageContext, j: &JudgedFinding, rule_index: usize) -> Sarif
                 .or(image.image.digest.as_deref())
                 .unwrap_or(""),
             image.image.platform.as_deref().unwrap_or(""),
-            &f.id,
+            f.id(),
             &packages.join(","),
         ])
     );
@@ -386,7 +417,7 @@ fn result(context: &ImageContext, j: &JudgedFinding, rule_index: usize) -> Sarif
         bag.tags = Some(tags);
     }
     let mut result = SarifResult::builder()
-        .rule_id(f.id.clone())
+        .rule_id(f.id())
         .rule_index(rule_index as i64)
         .level(level(j.state))
         .message(text(message))
@@ -408,4 +439,56 @@ fn result(context: &ImageContext, j: &JudgedFinding, rule_index: usize) -> Sarif
             .build()]);
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::findings::{test_finding, test_image, Cvss, Finding, ScanKind, Texts};
+    use crate::policy::Policy;
+
+    /// Rules come in the order their ids first appear, each described by its highest-scored
+    /// finding (the first of them on a tie), and every finding points at its id's rule.
+    #[test]
+    fn one_rule_per_id_in_order_of_first_appearance_described_by_the_best_score() {
+        let scored = |id: &str, title: &str, score: f64| Finding {
+            cvss: Some(Cvss {
+                score: Some(score),
+                vector: None,
+            }),
+            texts: Texts::new(id, Some(title), None, None),
+            ..test_finding(id, "HIGH")
+        };
+        let image = test_image(
+            "app/web",
+            ScanKind::Basic,
+            vec![
+                scored("B", "b5", 5.0),
+                scored("A", "a7", 7.0),
+                scored("B", "b9", 9.0),
+                scored("C", "c1", 1.0),
+                scored("A", "a7 again", 7.0),
+            ],
+        );
+        let eval = crate::judge::evaluate(
+            vec![image],
+            &Policy::default(),
+            crate::timestamp::today_utc(),
+        );
+        // The judge sorts findings; put them back in the order above.
+        let by_title = |title: &str| {
+            eval.images[0]
+                .findings
+                .iter()
+                .find(|j| j.finding.title() == Some(title))
+                .unwrap()
+        };
+        let findings: Vec<&JudgedFinding> = ["b5", "a7", "b9", "c1", "a7 again"]
+            .into_iter()
+            .map(by_title)
+            .collect();
+        let (described_by, rule_of) = rules(&findings).unwrap();
+        assert_eq!(described_by, [2, 1, 3]);
+        assert_eq!(rule_of, [0, 1, 0, 2, 1]);
+    }
 }

@@ -108,7 +108,7 @@ fn problem(image: &ImageEvaluation) -> Option<Problem> {
             let mut named: Vec<String> = violations
                 .iter()
                 .take(TOP_VIOLATIONS)
-                .map(|f| format!("{} {}", f.finding.id, f.severity.as_str().to_uppercase()))
+                .map(|f| format!("{} {}", f.finding.id(), f.severity.as_str().to_uppercase()))
                 .collect();
             if violations.len() > TOP_VIOLATIONS {
                 named.push(format!("{} more", violations.len() - TOP_VIOLATIONS));
@@ -220,8 +220,8 @@ mod tests {
             .find(|f| f.state == State::Violation)
             .unwrap()
             .finding
-            .id;
-        assert!(message.contains(&**top), "{message}");
+            .id();
+        assert!(message.contains(top), "{message}");
         assert!(
             message.contains("CRITICAL") || message.contains("HIGH"),
             "{message}"
