@@ -172,15 +172,13 @@ fn suite(image: &ImageEvaluation) -> TestSuite {
 fn write_finding_cases(image: &ImageEvaluation, out: &mut dyn Write) -> io::Result<()> {
     let id = |i: usize| image.findings[i].finding.id();
     let mut repeated = vec![false; image.findings.len()];
-    for run in
-        super::by_id(image.findings.len(), id)?.chunk_by(|&a, &b| id(a as usize) == id(b as usize))
-    {
-        if run.len() > 1 {
-            for &k in run {
+    super::group_by_id(image.findings.len(), id, |group| {
+        if group.len() > 1 {
+            for &k in group {
                 repeated[k as usize] = true;
             }
         }
-    }
+    })?;
     // Names already given, to number a repeat. A unique id with no ` (` needs no entry: no
     // other id is the same, and every name made from id, package and version holds ` (`. So on
     // the usual scan (ids unique) this stays empty rather than holding every name.

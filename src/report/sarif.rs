@@ -156,15 +156,13 @@ impl<'a> ImageContext<'a> {
 /// per rule, and the rule of each finding.
 fn rules(findings: &[&JudgedFinding]) -> io::Result<(Vec<u32>, Vec<u32>)> {
     let id = |i: usize| findings[i].finding.id();
-    let order = super::by_id(findings.len(), id)?;
-    // First, each finding points at the first finding of its id (the lowest index: the sort
-    // keeps equal ids in order).
+    // First, each finding points at the first finding of its id.
     let mut rule_of = vec![0; findings.len()];
     let mut runs: Vec<(u32, u32)> = Vec::new();
-    for run in order.chunk_by(|&a, &b| id(a as usize) == id(b as usize)) {
-        let first = run[0];
+    super::group_by_id(findings.len(), id, |group| {
+        let first = group[0];
         let mut best = (first, score(findings[first as usize]));
-        for &k in run {
+        for &k in group {
             let score = score(findings[k as usize]);
             if score > best.1 {
                 best = (k, score);
@@ -172,8 +170,7 @@ fn rules(findings: &[&JudgedFinding]) -> io::Result<(Vec<u32>, Vec<u32>)> {
             rule_of[k as usize] = first;
         }
         runs.push((first, best.0));
-    }
-    drop(order);
+    })?;
     runs.sort_unstable();
     // Then rules are numbered in order of their first finding. A finding's first comes no later
     // than the finding itself, so its number is known by then.
