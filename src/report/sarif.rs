@@ -104,10 +104,11 @@ struct Rules<'a> {
 
 impl Serialize for Rules<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.described_by.iter().map(|&i| {
-            let j = self.findings[i as usize];
-            rule(j, score(j))
-        }))
+        serializer.collect_seq(
+            self.described_by
+                .iter()
+                .map(|&i| rule(self.findings[i as usize])),
+        )
     }
 }
 
@@ -272,8 +273,9 @@ pub fn write(eval: &Evaluation, out: &mut impl Write, location: Option<&str>) ->
     out.write_all(b"\n")
 }
 
-fn rule(j: &JudgedFinding, score: f64) -> ReportingDescriptor {
+fn rule(j: &JudgedFinding) -> ReportingDescriptor {
     let f = &j.finding;
+    let score = score(j);
     let packages = package_list(j);
     let short = match f.title() {
         Some(t) if t != f.id() => truncate(t, 200).into_owned(),
